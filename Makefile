@@ -1,0 +1,65 @@
+# Everything a developer or CI needs, from a bare Debian 12 machine.
+# `make demo` and `make test` do all the set-up themselves.
+
+SHELL := /bin/bash
+PY_SYS := /usr/bin/python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build
+PLUGIN := arcgis_gp
+APT_PACKAGES := python3-qgis qgis-providers gdal-bin python3-gdal xvfb pyqt5-dev-tools
+export QT_QPA_PLATFORM ?= offscreen
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup apt venv test lint unit serve demo zip bench clean
+
+setup: apt $(VENV)/.deps-stamp $(BUILD)/link/$(PLUGIN)
+
+# Installs only the Debian packages that are missing.
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/bin/python:
+	$(PY_SYS) -m venv --system-site-packages $(VENV)
+
+$(VENV)/.deps-stamp: requirements-dev.txt $(VENV)/bin/python
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The plugin is importable as `arcgis_gp` through a .pth file pointing at build/link.
+$(BUILD)/link/$(PLUGIN): $(VENV)/bin/python
+	mkdir -p $(BUILD)/link
+	ln -sfn "$(CURDIR)" $(BUILD)/link/$(PLUGIN)
+	$(PY) -c 'import site,sys; open(site.getsitepackages()[0] + "/arcgis_gp_dev.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)/$(BUILD)/link"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup lint
+	$(PY) -m pytest
+
+unit: setup
+	$(PY) -m pytest tests/unit
+
+serve: setup
+	$(PY) -m tests.gpserver --port $${PORT:-8399}
+
+demo: setup
+	$(PY) tools/demo.py
+
+zip: setup
+	$(PY) tools/build_zip.py --output dist/$(PLUGIN).zip
+
+bench: setup
+	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean:
+	rm -rf $(BUILD) dist .pytest_cache

@@ -1,0 +1,1 @@
+"""esrijson: conversion between QGIS features and Esri JSON feature sets."""

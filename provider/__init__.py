@@ -1,0 +1,1 @@
+"""Processing provider: the generic task algorithm, the GP type table, connections, cache."""
