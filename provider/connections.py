@@ -1,0 +1,213 @@
+"""Connections to ArcGIS servers and portals: stored in QgsSettings, or given headless.
+
+A connection is a name, a URL (a services directory, a folder, one GPServer service, or a
+portal / ArcGIS Online), an optional QGIS authentication configuration id and an optional
+referer. Settings only ever hold the authcfg *id*: secrets stay in the QGIS authentication
+database. The environment variable ``ARCGIS_GP_CONNECTIONS`` (a JSON list of
+``{"name", "url", optional "authcfg", optional "referer"}``) adds connections for
+``qgis_process`` and scripts; an entry there replaces a stored connection of the same name
+for that process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit, urlunsplit
+
+from qgis.core import Qgis, QgsMessageLog, QgsSettings
+
+from .naming import slug
+
+SETTINGS_PREFIX = "arcgis_gp/connections"
+ENV_VAR = "ARCGIS_GP_CONNECTIONS"
+LOG_TAG = "ArcGIS GP"
+SOURCE_SETTINGS = "settings"
+SOURCE_ENVIRONMENT = "environment"
+_ARCGIS_ONLINE_HOSTS = ("www.arcgis.com", "arcgis.com")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One connection: where the services are and which QGIS auth config to use."""
+
+    name: str
+    url: str
+    authcfg: str = ""
+    referer: str = ""
+    source: str = SOURCE_SETTINGS
+
+    @property
+    def key(self) -> str:
+        """Return the name part used in algorithm names and cache files."""
+        return slug(self.name)
+
+    @property
+    def origin(self) -> str:
+        """Return ``scheme://host[:port]`` of the connection URL."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    def with_changes(self, **changes: str) -> Connection:
+        """Return a copy with some fields changed."""
+        return replace(self, **changes)
+
+
+class InvalidConnectionError(ValueError):
+    """A connection definition that cannot be used (says what is wrong)."""
+
+
+def normalize_url(url: str) -> str:
+    """Trim a connection URL; point a bare ArcGIS Online or portal host at its REST root."""
+    url = url.strip()
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    host = parts.hostname or ""
+    if not path and (host in _ARCGIS_ONLINE_HOSTS or host.endswith(".maps.arcgis.com")):
+        path = "/sharing/rest"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def validate(connection: Connection) -> list[str]:
+    """Return what is wrong with a connection (an empty list when it is usable)."""
+    problems = []
+    if not connection.name.strip():
+        problems.append("The connection needs a name.")
+    elif "/" in connection.name or "\\" in connection.name:
+        problems.append("A connection name cannot contain '/' or '\\'.")
+    elif not connection.key:
+        problems.append("A connection name needs at least one letter or digit.")
+    parts = urlsplit(connection.url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(
+            "The URL must start with https:// (or http://) and name a host, e.g. "
+            "https://server.example.com/arcgis/rest/services."
+        )
+    if parts.query or "token=" in connection.url.lower():
+        problems.append(
+            "The URL must not carry a query string (put credentials in a QGIS authentication "
+            "configuration, never in the URL)."
+        )
+    return problems
+
+
+class ConnectionStore:
+    """Reads and writes connections in QgsSettings and reads the headless ones."""
+
+    def __init__(
+        self, settings_prefix: str = SETTINGS_PREFIX, environ: Mapping[str, str] | None = None
+    ) -> None:
+        self.prefix = settings_prefix.rstrip("/")
+        self._environ = environ
+
+    def _env(self) -> Mapping[str, str]:
+        return os.environ if self._environ is None else self._environ
+
+    def stored(self) -> list[Connection]:
+        """Return the connections kept in QgsSettings, sorted by name."""
+        settings = QgsSettings()
+        settings.beginGroup(self.prefix)
+        try:
+            names = settings.childGroups()
+            found = []
+            for name in names:
+                url = str(settings.value(f"{name}/url", "") or "")
+                if not url:
+                    continue
+                found.append(Connection(
+                    name=name,
+                    url=url,
+                    authcfg=str(settings.value(f"{name}/authcfg", "") or ""),
+                    referer=str(settings.value(f"{name}/referer", "") or ""),
+                    source=SOURCE_SETTINGS,
+                ))
+        finally:
+            settings.endGroup()
+        return sorted(found, key=lambda c: c.name.lower())
+
+    def from_environment(self) -> list[Connection]:
+        """Return the connections of ``ARCGIS_GP_CONNECTIONS``; bad entries are logged."""
+        raw = self._env().get(ENV_VAR, "").strip()
+        if not raw:
+            return []
+        try:
+            entries = json.loads(raw)
+        except ValueError as err:
+            _log(
+                f"{ENV_VAR} is not valid JSON ({err}); expected a list like "
+                '[{"name": "local", "url": "https://host/arcgis/rest/services"}]. '
+                "Its connections are ignored.",
+                Qgis.Warning,
+            )
+            return []
+        if isinstance(entries, dict):
+            entries = [entries]
+        if not isinstance(entries, list):
+            _log(f"{ENV_VAR} must hold a JSON list of connections; it is ignored.", Qgis.Warning)
+            return []
+        found: list[Connection] = []
+        for index, entry in enumerate(entries):
+            try:
+                found.append(_from_env_entry(entry))
+            except InvalidConnectionError as err:
+                _log(f"{ENV_VAR} entry {index + 1} is skipped: {err}", Qgis.Warning)
+        return found
+
+    def all(self) -> list[Connection]:
+        """Return stored and headless connections; a headless one wins on the same name."""
+        merged = {c.key: c for c in self.stored()}
+        for conn in self.from_environment():
+            merged[conn.key] = conn
+        return sorted(merged.values(), key=lambda c: c.name.lower())
+
+    def get(self, name: str) -> Connection | None:
+        """Return the connection called ``name`` (or with the same key), if any."""
+        wanted = slug(name)
+        for conn in self.all():
+            if conn.name == name or conn.key == wanted:
+                return conn
+        return None
+
+    def save(self, connection: Connection, old_name: str | None = None) -> None:
+        """Store a connection (renaming ``old_name`` when given); raises on a bad one."""
+        problems = validate(connection)
+        if problems:
+            raise InvalidConnectionError(" ".join(problems))
+        settings = QgsSettings()
+        if old_name and old_name != connection.name:
+            settings.remove(f"{self.prefix}/{old_name}")
+        base = f"{self.prefix}/{connection.name}"
+        settings.setValue(f"{base}/url", normalize_url(connection.url))
+        settings.setValue(f"{base}/authcfg", connection.authcfg.strip())
+        settings.setValue(f"{base}/referer", connection.referer.strip())
+        settings.sync()
+
+    def remove(self, name: str) -> None:
+        """Forget a stored connection."""
+        settings = QgsSettings()
+        settings.remove(f"{self.prefix}/{name}")
+        settings.sync()
+
+
+def _from_env_entry(entry: object) -> Connection:
+    if not isinstance(entry, dict):
+        raise InvalidConnectionError("each entry must be an object with at least name and url")
+    name = str(entry.get("name", "") or "").strip()
+    url = str(entry.get("url", "") or "").strip()
+    conn = Connection(
+        name=name,
+        url=normalize_url(url),
+        authcfg=str(entry.get("authcfg", "") or "").strip(),
+        referer=str(entry.get("referer", "") or "").strip(),
+        source=SOURCE_ENVIRONMENT,
+    )
+    problems = validate(conn)
+    if problems:
+        raise InvalidConnectionError(" ".join(problems))
+    return conn
+
+
+def _log(message: str, level: Qgis.MessageLevel = Qgis.Info) -> None:
+    QgsMessageLog.logMessage(message, LOG_TAG, level)

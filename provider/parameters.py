@@ -1,0 +1,889 @@
+"""The one table from GP data types to Processing parameters, outputs and wire values.
+
+Every GP data type a task can publish has one entry in ``TYPES`` (``GPMultiValue:<T>`` is
+built from the entry of ``T``; anything unknown falls back to a raw-JSON string). An entry
+says which Processing parameters stand for an input, which destination or output stands
+for an output, how a Processing value becomes the REST API's wire value, and how a result
+comes back into Processing (sinks, downloaded files, plain values).
+
+Decisions (documented here because they shape saved models and scripts):
+
+- Parameter names are the task's own; a GPLinearUnit / GPArealUnit input ``X`` is a number
+  ``X`` plus an enum ``X_units`` of the Esri unit names (default: the task's default unit).
+- Choice lists become enums. Processing stores the *index* (the only form QGIS 3.22
+  knows); the wire always gets the choice string.
+- GPMultiValue of simple types is one string parameter: values separated by ``;`` or a
+  JSON array. Multiple layers and files use a multiple-layer parameter, choice lists an
+  enum that allows several values.
+- Categories: an *optional* parameter with a category is flagged advanced (Processing
+  folds it into its "Advanced parameters" group, the nearest thing to ArcGIS's collapsed
+  categories); required parameters always stay in view. The category also appears in the
+  parameter's help.
+- An optional parameter that is left empty is not sent, so the server applies its own
+  default.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFeatureSink,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputBoolean,
+    QgsProcessingOutputDefinition,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterDateTime,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+    QgsRectangle,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QDateTime, Qt
+
+UNITS_SUFFIX = "_units"
+MISSING = object()  # an input left empty: not sent, the server applies its default
+
+LINEAR_UNITS = (
+    "esriMeters", "esriKilometers", "esriFeet", "esriMiles", "esriNauticalMiles", "esriYards",
+    "esriInches", "esriCentimeters", "esriMillimeters", "esriDecimeters", "esriDecimalDegrees",
+    "esriPoints", "esriUnknownUnits",
+)
+AREAL_UNITS = (
+    "esriSquareMeters", "esriSquareKilometers", "esriHectares", "esriAres", "esriAcres",
+    "esriSquareFeet", "esriSquareMiles", "esriSquareYards", "esriSquareInches",
+    "esriSquareCentimeters", "esriSquareMillimeters", "esriSquareDecimeters",
+    "esriUnknownAreaUnits",
+)
+
+_GEOMETRY_SOURCE_TYPES = {
+    "esriGeometryPoint": QgsProcessing.SourceType.TypeVectorPoint,
+    "esriGeometryMultipoint": QgsProcessing.SourceType.TypeVectorPoint,
+    "esriGeometryPolyline": QgsProcessing.SourceType.TypeVectorLine,
+    "esriGeometryPolygon": QgsProcessing.SourceType.TypeVectorPolygon,
+    "esriGeometryEnvelope": QgsProcessing.SourceType.TypeVectorPolygon,
+}
+_GEOMETRY_WKB_TYPES = {
+    "esriGeometryPoint": QgsWkbTypes.Type.Point,
+    "esriGeometryMultipoint": QgsWkbTypes.Type.MultiPoint,
+    "esriGeometryPolyline": QgsWkbTypes.Type.MultiLineString,
+    "esriGeometryPolygon": QgsWkbTypes.Type.MultiPolygon,
+    "esriGeometryEnvelope": QgsWkbTypes.Type.Polygon,
+}
+_FILE_TYPE = getattr(QgsProcessing.SourceType, "TypeFile", 6)
+
+
+@dataclass
+class RunEnv:
+    """What a conversion needs while an algorithm runs (one per run, never kept)."""
+
+    algorithm: QgsProcessingAlgorithm
+    parameters: dict
+    context: QgsProcessingContext
+    feedback: QgsProcessingFeedback
+    work_dir: str
+    upload: Callable[[str], str]
+    download: Callable[[str, str], Path]
+    crs_used: list = field(default_factory=list)
+    results: dict = field(default_factory=dict)
+    drawing_infos: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- helpers on descriptions
+
+def is_required(p: Any) -> bool:
+    """Return whether a task parameter is required."""
+    flag = getattr(p, "is_required", None)
+    if flag is not None:
+        return bool(flag)
+    return getattr(p, "parameter_type", "") == "esriGPParameterTypeRequired"
+
+
+def display_name(p: Any) -> str:
+    """Return the label of a task parameter."""
+    return (getattr(p, "display_name", "") or "").strip() or p.name
+
+
+def help_text(p: Any, note: str = "") -> str:
+    """Return a parameter's help: its description, category and any note."""
+    parts = []
+    description = (getattr(p, "description", "") or "").strip()
+    if description:
+        parts.append(description)
+    category = (getattr(p, "category", "") or "").strip()
+    if category:
+        parts.append(f"Category: {category}.")
+    if note:
+        parts.append(note)
+    parts.append(f"GP type: {p.data_type}.")
+    return "\n".join(parts)
+
+
+def _finish(definition: QgsProcessingParameterDefinition, p: Any, note: str = "",
+            optional: bool | None = None) -> QgsProcessingParameterDefinition:
+    flags = definition.flags()
+    if optional is None:
+        optional = not is_required(p)
+    if optional:
+        flags |= QgsProcessingParameterDefinition.Flag.FlagOptional
+        if (getattr(p, "category", "") or "").strip():
+            flags |= QgsProcessingParameterDefinition.Flag.FlagAdvanced
+    definition.setFlags(flags)
+    definition.setHelp(help_text(p, note))
+    return definition
+
+
+def _raw(env: RunEnv, name: str) -> Any:
+    """Return the raw value given for ``name``, or MISSING when it is empty with no default."""
+    value = env.parameters.get(name)
+    if value is None or (isinstance(value, str) and value == ""):
+        definition = env.algorithm.parameterDefinition(name)
+        default = definition.defaultValue() if definition is not None else None
+        if default is None or (isinstance(default, str) and default == ""):
+            return MISSING
+    return value
+
+
+def crs_to_sr(crs: QgsCoordinateReferenceSystem) -> dict:
+    """Return the Esri spatial reference JSON of a CRS (wkid when it has one, else wkt)."""
+    authid = crs.authid()
+    if ":" in authid:
+        authority, code = authid.split(":", 1)
+        if authority.upper() in ("EPSG", "ESRI") and code.isdigit():
+            return {"wkid": int(code)}
+    wkt = crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT1_ESRI)
+    return {"wkt": wkt or crs.toWkt()}
+
+
+def sr_to_crs(sr: Any) -> QgsCoordinateReferenceSystem:
+    """Return the CRS of an Esri spatial reference JSON (invalid CRS when unknown)."""
+    if not isinstance(sr, dict):
+        return QgsCoordinateReferenceSystem()
+    for key in ("latestWkid", "wkid"):
+        wkid = sr.get(key)
+        if isinstance(wkid, int):
+            for authority in ("EPSG", "ESRI"):
+                crs = QgsCoordinateReferenceSystem(f"{authority}:{wkid}")
+                if crs.isValid():
+                    return crs
+    if sr.get("wkt"):
+        return QgsCoordinateReferenceSystem.fromWkt(sr["wkt"])
+    return QgsCoordinateReferenceSystem()
+
+
+def _text(value: Any) -> str:
+    """Return a result value as text for a string output."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        value = asdict(value)
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _wire_datetime(value: Any) -> Any:
+    if isinstance(value, QDateTime):
+        return value.toMSecsSinceEpoch() if value.isValid() else MISSING
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return int(value.timestamp() * 1000)
+    return value
+
+
+def _file_url(value: str) -> bool:
+    return urlsplit(value).scheme in ("http", "https")
+
+
+# ---------------------------------------------------------------- the table entries
+
+class GpType:
+    """How one GP data type shows in Processing and travels on the wire."""
+
+    note = ""
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return the Processing parameters standing for an input of this type."""
+        return [_finish(QgsProcessingParameterString(
+            p.name, display_name(p), _default_json(p.default_value), multiLine=True,
+            optional=True), p, self.note)]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return the wire value of an input (``MISSING`` when nothing is to be sent)."""
+        raw = _raw(env, p.name)
+        if raw is MISSING:
+            return MISSING
+        text = env.algorithm.parameterAsString(env.parameters, p.name, env.context)
+        if not text.strip():
+            return MISSING
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    def output_parameter(self, p: Any) -> QgsProcessingParameterDefinition | None:
+        """Return the destination parameter of an output, if the type needs one."""
+        return None
+
+    def output(self, p: Any) -> QgsProcessingOutputDefinition | None:
+        """Return the output definition of an output that needs no destination."""
+        return QgsProcessingOutputString(p.name, display_name(p))
+
+    def from_wire(self, p: Any, value: Any, env: RunEnv) -> None:
+        """Put an output's value into the algorithm's results."""
+        env.results[p.name] = _text(value)
+
+
+def _default_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+class RawJson(GpType):
+    """A type with no Processing equivalent: the raw JSON value as a string."""
+
+    note = (
+        "This GP data type has no Processing equivalent: give the value as the JSON "
+        "the service expects (see the service's REST page for its form)."
+    )
+
+
+class StringType(GpType):
+    """GPString (and Field, when nothing ties it to a layer)."""
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return a string parameter, or an enum when the task has a choice list."""
+        choices = _choices(p)
+        if choices:
+            return [_enum(p, choices)]
+        default = p.default_value if isinstance(p.default_value, str) else None
+        return [_finish(QgsProcessingParameterString(
+            p.name, display_name(p), default, optional=True), p)]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return the string (the chosen string for a choice list)."""
+        choices = _choices(p)
+        raw = _raw(env, p.name)
+        if raw is MISSING:
+            return MISSING
+        if choices:
+            return choices[env.algorithm.parameterAsEnum(env.parameters, p.name, env.context)]
+        return env.algorithm.parameterAsString(env.parameters, p.name, env.context)
+
+
+def _choices(p: Any) -> list[str]:
+    return [str(c) for c in (getattr(p, "choice_list", None) or [])]
+
+
+def _enum(p: Any, choices: Sequence[str], multiple: bool = False) -> QgsProcessingParameterEnum:
+    default: Any = None
+    value = p.default_value
+    if multiple and isinstance(value, list):
+        default = [choices.index(str(v)) for v in value if str(v) in choices] or None
+    elif value is not None and str(value) in choices:
+        default = choices.index(str(value))
+    return _finish(QgsProcessingParameterEnum(
+        p.name, display_name(p), list(choices), multiple, default, True), p)
+
+
+class BooleanType(GpType):
+    """GPBoolean."""
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return a boolean parameter."""
+        default = p.default_value if isinstance(p.default_value, bool) else None
+        return [_finish(QgsProcessingParameterBoolean(
+            p.name, display_name(p), default, True), p)]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return true or false."""
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        return env.algorithm.parameterAsBoolean(env.parameters, p.name, env.context)
+
+    def output(self, p: Any) -> QgsProcessingOutputDefinition | None:
+        """Return a boolean output."""
+        return QgsProcessingOutputBoolean(p.name, display_name(p))
+
+    def from_wire(self, p: Any, value: Any, env: RunEnv) -> None:
+        """Store the boolean."""
+        env.results[p.name] = bool(value) if value is not None else None
+
+
+class NumberType(GpType):
+    """GPLong and GPDouble."""
+
+    def __init__(self, integer: bool) -> None:
+        self.integer = integer
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return an integer or double number parameter."""
+        kind = (QgsProcessingParameterNumber.Type.Integer if self.integer
+                else QgsProcessingParameterNumber.Type.Double)
+        default = p.default_value
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            default = None
+        definition = QgsProcessingParameterNumber(p.name, display_name(p), kind, default, True)
+        return [_finish(definition, p)]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return the number."""
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        if self.integer:
+            return env.algorithm.parameterAsInt(env.parameters, p.name, env.context)
+        return env.algorithm.parameterAsDouble(env.parameters, p.name, env.context)
+
+    def output(self, p: Any) -> QgsProcessingOutputDefinition | None:
+        """Return a number output."""
+        return QgsProcessingOutputNumber(p.name, display_name(p))
+
+    def from_wire(self, p: Any, value: Any, env: RunEnv) -> None:
+        """Store the number."""
+        env.results[p.name] = value
+
+
+class UnitType(GpType):
+    """GPLinearUnit and GPArealUnit: a number plus an enum ``<name>_units``."""
+
+    def __init__(self, units: Sequence[str]) -> None:
+        self.units = tuple(units)
+
+    def unit_choices(self, p: Any) -> list[str]:
+        """Return the unit names offered (the task's default unit first if unusual)."""
+        units = list(self.units)
+        default = p.default_value.get("units") if isinstance(p.default_value, dict) else None
+        if isinstance(default, str) and default and default not in units:
+            units.insert(0, default)
+        return units
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return the distance (or area) number and its unit enum."""
+        value = p.default_value if isinstance(p.default_value, dict) else {}
+        amount = value.get("distance", value.get("area"))
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+            amount = None
+        number = _finish(QgsProcessingParameterNumber(
+            p.name, display_name(p), QgsProcessingParameterNumber.Type.Double, amount, True), p)
+        units = self.unit_choices(p)
+        default_unit = value.get("units")
+        unit_index = units.index(default_unit) if default_unit in units else 0
+        unit = QgsProcessingParameterEnum(
+            p.name + UNITS_SUFFIX, f"{display_name(p)} units", units, False, unit_index, False)
+        unit.setHelp(f"Unit of {display_name(p)} (Esri unit name, sent as is).")
+        if number.flags() & QgsProcessingParameterDefinition.Flag.FlagAdvanced:
+            unit.setFlags(unit.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
+        return [number, unit]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return ``{"distance": d, "units": u}`` (``area`` for GPArealUnit)."""
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        amount = env.algorithm.parameterAsDouble(env.parameters, p.name, env.context)
+        units = self.unit_choices(p)
+        index = env.algorithm.parameterAsEnum(env.parameters, p.name + UNITS_SUFFIX, env.context)
+        key = "area" if p.data_type == "GPArealUnit" else "distance"
+        return {key: amount, "units": units[index] if 0 <= index < len(units) else units[0]}
+
+
+class DateType(GpType):
+    """GPDate: a date-time, milliseconds since 1970 UTC on the wire."""
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return a date-time parameter."""
+        default = None
+        if isinstance(p.default_value, (int, float)) and not isinstance(p.default_value, bool):
+            default = QDateTime.fromMSecsSinceEpoch(int(p.default_value), Qt.TimeSpec.UTC)
+        definition = QgsProcessingParameterDateTime(
+            p.name, display_name(p), QgsProcessingParameterDateTime.Type.DateTime, default, True)
+        return [_finish(definition, p)]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return milliseconds since the epoch (UTC)."""
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        value = env.algorithm.parameterAsDateTime(env.parameters, p.name, env.context)
+        return _wire_datetime(value)
+
+    def from_wire(self, p: Any, value: Any, env: RunEnv) -> None:
+        """Store the date as ISO 8601 text (UTC)."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = datetime.fromtimestamp(value / 1000.0, tz=timezone.utc)
+        env.results[p.name] = _text(value)
+
+
+class FeatureSetType(GpType):
+    """GPFeatureRecordSetLayer (``table=False``) and GPRecordSet (``table=True``)."""
+
+    def __init__(self, table: bool) -> None:
+        self.table = table
+
+    def source_types(self, p: Any) -> list[int]:
+        """Return the layer types the input accepts."""
+        if self.table:
+            return [QgsProcessing.SourceType.TypeVector]
+        geometry = _geometry_type(p.default_value)
+        return [_GEOMETRY_SOURCE_TYPES.get(geometry,
+                                           QgsProcessing.SourceType.TypeVectorAnyGeometry)]
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return a feature source parameter."""
+        definition = QgsProcessingParameterFeatureSource(
+            p.name, display_name(p), self.source_types(p), None, True)
+        return [_finish(definition, p)]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return the Esri JSON feature set of the source (selected features if asked)."""
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        source = env.algorithm.parameterAsSource(env.parameters, p.name, env.context)
+        if source is None:
+            raise QgsProcessingException(
+                f"Could not load the layer given for {display_name(p)} ({p.name}).")
+        if source.sourceCrs().isValid():
+            env.crs_used.append(source.sourceCrs())
+        return feature_set_of(source, env.feedback)
+
+    def output_parameter(self, p: Any) -> QgsProcessingParameterDefinition | None:
+        """Return a feature sink."""
+        if self.table:
+            kind = QgsProcessing.SourceType.TypeVector
+        else:
+            kind = _GEOMETRY_SOURCE_TYPES.get(_geometry_type(p.default_value),
+                                              QgsProcessing.SourceType.TypeVectorAnyGeometry)
+        definition = QgsProcessingParameterFeatureSink(p.name, display_name(p), kind, None, False)
+        definition.setHelp(help_text(p))
+        return definition
+
+    def output(self, p: Any) -> QgsProcessingOutputDefinition | None:
+        """Return nothing: the sink is the output."""
+        return None
+
+    def from_wire(self, p: Any, value: Any, env: RunEnv) -> None:
+        """Decode the feature set into the sink."""
+        from ..esrijson import reader
+
+        if not isinstance(value, dict) or not value:
+            env.feedback.pushWarning(
+                f"The server returned no features for {p.name}; the output is empty.")
+            value = {"geometryType": _geometry_type(p.default_value) or "",
+                     "fields": [], "features": []}
+            if self.table or not value["geometryType"]:
+                value.pop("geometryType")
+        if "url" in value and "features" not in value and "featureSet" not in value:
+            env.results[p.name] = value["url"]
+            env.feedback.pushInfo(f"{p.name} is a layer on the server: {value['url']}")
+            return
+        decoded = reader.read_feature_set(value)
+        for warning in decoded.warnings:
+            env.feedback.pushWarning(f"{p.name}: {warning}")
+        wkb_type = QgsWkbTypes.Type.NoGeometry if self.table else decoded.wkb_type
+        sink, dest = env.algorithm.parameterAsSink(
+            env.parameters, p.name, env.context, decoded.fields, wkb_type, decoded.crs)
+        if sink is None:
+            raise QgsProcessingException(f"Could not create the output {p.name}.")
+        count = 0
+        for feature in decoded.features():
+            if env.feedback.isCanceled():
+                break
+            if not sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert):
+                raise QgsProcessingException(
+                    f"Could not write a feature to {p.name}: {sink.lastError()}")
+            count += 1
+        env.feedback.pushInfo(f"{p.name}: {count} features")
+        if getattr(decoded, "drawing_info", None):
+            env.drawing_infos[dest] = decoded.drawing_info
+        env.results[p.name] = dest
+        del sink
+
+
+def feature_set_of(source: Any, feedback: QgsProcessingFeedback | None = None) -> dict:
+    """Return the Esri JSON FeatureSet of a feature source (through esrijson.writer)."""
+    from ..esrijson import writer
+
+    return writer.source_to_feature_set(source, feedback=feedback)
+
+
+def _geometry_type(default: Any) -> str:
+    if isinstance(default, dict):
+        value = default.get("geometryType")
+        if value is None and isinstance(default.get("layerDefinition"), dict):
+            value = default["layerDefinition"].get("geometryType")
+        return str(value or "")
+    return ""
+
+
+class FileType(GpType):
+    """GPDataFile: a local file (uploaded) or a URL; results are downloaded."""
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return a file parameter (a URL is accepted too)."""
+        definition = QgsProcessingParameterFile(
+            p.name, display_name(p), QgsProcessingParameterFile.Behavior.File, "", None, True)
+        return [_finish(definition, p, "A local file is uploaded to the service first; "
+                                       "an http(s) URL is passed on as is.")]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return ``{"itemID": ...}`` after uploading, or ``{"url": ...}``."""
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        path = env.algorithm.parameterAsFile(env.parameters, p.name, env.context)
+        return upload_or_url(path, p, env)
+
+    def output_parameter(self, p: Any) -> QgsProcessingParameterDefinition | None:
+        """Return a file destination."""
+        definition = QgsProcessingParameterFileDestination(
+            p.name, display_name(p), "All files (*.*)", None, False)
+        definition.setHelp(help_text(p))
+        return definition
+
+    def output(self, p: Any) -> QgsProcessingOutputDefinition | None:
+        """Return nothing: the destination is the output."""
+        return None
+
+    def from_wire(self, p: Any, value: Any, env: RunEnv) -> None:
+        """Download the result file to the destination."""
+        url = value.get("url") if isinstance(value, dict) else None
+        if not url:
+            env.feedback.pushWarning(f"The server returned no file for {p.name}.")
+            env.results[p.name] = None
+            return
+        dest = env.algorithm.parameterAsFileOutput(env.parameters, p.name, env.context)
+        env.results[p.name] = _fetch_to(url, dest, env, convert_raster=False)
+
+
+class RasterType(FileType):
+    """GPRasterData / GPRasterDataLayer: a raster layer (uploaded); results downloaded."""
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return a raster layer parameter."""
+        definition = QgsProcessingParameterRasterLayer(p.name, display_name(p), None, True)
+        return [_finish(definition, p, "The raster file is uploaded to the service first.")]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Upload the raster's file and return ``{"itemID": ...}``."""
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        layer = env.algorithm.parameterAsRasterLayer(env.parameters, p.name, env.context)
+        if layer is None:
+            raise QgsProcessingException(
+                f"Could not load the raster given for {display_name(p)} ({p.name}).")
+        return upload_or_url(layer_file(layer), p, env)
+
+    def output_parameter(self, p: Any) -> QgsProcessingParameterDefinition | None:
+        """Return a raster destination."""
+        definition = QgsProcessingParameterRasterDestination(p.name, display_name(p), None, False)
+        definition.setHelp(help_text(p))
+        return definition
+
+    def from_wire(self, p: Any, value: Any, env: RunEnv) -> None:
+        """Download the raster, converting it when the destination asks another format."""
+        url = value.get("url") if isinstance(value, dict) else None
+        if not url:
+            env.feedback.pushWarning(f"The server returned no raster for {p.name}.")
+            env.results[p.name] = None
+            return
+        dest = env.algorithm.parameterAsOutputLayer(env.parameters, p.name, env.context)
+        env.results[p.name] = _fetch_to(url, dest, env, convert_raster=True)
+
+
+def layer_file(layer: Any) -> str:
+    """Return the file path behind a layer's source (without GDAL/OGR options)."""
+    source = layer.source()
+    path = source.split("|", 1)[0]
+    return path
+
+
+def upload_or_url(path: str, p: Any, env: RunEnv) -> dict:
+    """Return the wire value of a file input: ``{"url"}`` for URLs, else upload it."""
+    if _file_url(path):
+        return {"url": path}
+    if not path or not os.path.isfile(path):
+        raise QgsProcessingException(
+            f"{display_name(p)} ({p.name}): '{path}' is not a file. Give a local file or an "
+            "http(s) URL the server can reach.")
+    env.feedback.pushInfo(f"Uploading {os.path.basename(path)} for {p.name}...")
+    item_id = env.upload(path)
+    return {"itemID": item_id}
+
+
+def _fetch_to(url: str, dest: str, env: RunEnv, convert_raster: bool) -> str:
+    downloaded = Path(env.download(url, env.work_dir))
+    dest_path = Path(dest)
+    if dest_path.suffix.lower() in ("", ".file"):
+        dest_path = dest_path.with_suffix(downloaded.suffix)
+    dest_path.parent.mkdir(parents=True, exist_ok=True)
+    if (convert_raster and downloaded.suffix.lower() != dest_path.suffix.lower()
+            and dest_path.suffix):
+        from osgeo import gdal
+
+        result = gdal.Translate(str(dest_path), str(downloaded))
+        if result is None:
+            raise QgsProcessingException(
+                f"Could not convert the downloaded raster {downloaded.name} to {dest_path}.")
+        result = None
+    else:
+        shutil.copyfile(downloaded, dest_path)
+    env.feedback.pushInfo(f"Downloaded {downloaded.name} to {dest_path}")
+    return str(dest_path)
+
+
+class CrsType(GpType):
+    """GPSpatialReference."""
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return a CRS parameter."""
+        crs = sr_to_crs(p.default_value)
+        default = crs.authid() or (crs.toWkt() if crs.isValid() else None)
+        return [_finish(QgsProcessingParameterCrs(p.name, display_name(p), default, True), p)]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return ``{"wkid": n}`` or ``{"wkt": ...}``."""
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        crs = env.algorithm.parameterAsCrs(env.parameters, p.name, env.context)
+        return crs_to_sr(crs) if crs.isValid() else MISSING
+
+
+class ExtentType(GpType):
+    """GPExtent and GPEnvelope."""
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return an extent parameter."""
+        default = None
+        value = p.default_value
+        if isinstance(value, dict) and all(k in value for k in ("xmin", "ymin", "xmax", "ymax")):
+            try:
+                numbers = [float(value[k]) for k in ("xmin", "xmax", "ymin", "ymax")]
+            except (TypeError, ValueError):
+                numbers = []
+            if numbers and all(math.isfinite(n) for n in numbers):
+                default = ",".join(repr(n) for n in numbers)
+                crs = sr_to_crs(value.get("spatialReference"))
+                if crs.isValid() and crs.authid():
+                    default += f" [{crs.authid()}]"
+        return [_finish(QgsProcessingParameterExtent(p.name, display_name(p), default, True), p)]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return ``{"xmin", "ymin", "xmax", "ymax", "spatialReference"}``."""
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        rect: QgsRectangle = env.algorithm.parameterAsExtent(
+            env.parameters, p.name, env.context)
+        if rect.isNull():
+            return MISSING
+        crs = env.algorithm.parameterAsExtentCrs(env.parameters, p.name, env.context)
+        wire = {"xmin": rect.xMinimum(), "ymin": rect.yMinimum(),
+                "xmax": rect.xMaximum(), "ymax": rect.yMaximum()}
+        if crs.isValid():
+            wire["spatialReference"] = crs_to_sr(crs)
+        return wire
+
+
+class FieldType(StringType):
+    """Field: a field of the input layer the task names, else a plain string."""
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return a field parameter tied to its layer when the task says which."""
+        parent = _dependency(p)
+        if not parent:
+            return super().input_parameters(p)
+        default = p.default_value if isinstance(p.default_value, str) else None
+        definition = QgsProcessingParameterField(
+            p.name, display_name(p), default, parent,
+            QgsProcessingParameterField.DataType.Any, False, True)
+        return [_finish(definition, p)]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return the field name."""
+        if not _dependency(p):
+            return super().to_wire(p, env)
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        names = env.algorithm.parameterAsFields(env.parameters, p.name, env.context)
+        return names[0] if names else MISSING
+
+
+def _dependency(p: Any) -> str:
+    extra = getattr(p, "extra", None) or {}
+    for key in ("dependency", "parentParameter", "dependsOn", "dependencies"):
+        value = extra.get(key)
+        if isinstance(value, list) and value:
+            value = value[0]
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+class MultiValueType(GpType):
+    """GPMultiValue:<T>: the multiple form of T."""
+
+    def __init__(self, inner_type_name: str) -> None:
+        self.inner_name = inner_type_name
+        self.inner = TYPES.get(inner_type_name)
+
+    def _layer_kind(self) -> int | None:
+        if isinstance(self.inner, FeatureSetType):
+            return (QgsProcessing.SourceType.TypeVector if self.inner.table
+                    else QgsProcessing.SourceType.TypeVectorAnyGeometry)
+        if isinstance(self.inner, RasterType):
+            return QgsProcessing.SourceType.TypeRaster
+        if isinstance(self.inner, FileType):
+            return _FILE_TYPE
+        return None
+
+    def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
+        """Return an enum allowing several values, multiple layers, or a list string."""
+        choices = _choices(p)
+        if choices:
+            return [_enum(p, choices, multiple=True)]
+        kind = self._layer_kind()
+        if kind is not None:
+            definition = QgsProcessingParameterMultipleLayers(
+                p.name, display_name(p), kind, None, True)
+            return [_finish(definition, p)]
+        default = None
+        if isinstance(p.default_value, list):
+            default = ";".join(_text(v) for v in p.default_value)
+        definition = QgsProcessingParameterString(p.name, display_name(p), default, False, True)
+        note = f"Several {self.inner_name} values: separate them with ';' or give a JSON array."
+        if self.inner is None:
+            note += " Each value is given as the JSON the service expects."
+        return [_finish(definition, p, note)]
+
+    def to_wire(self, p: Any, env: RunEnv) -> Any:
+        """Return the list of wire values."""
+        if _raw(env, p.name) is MISSING:
+            return MISSING
+        choices = _choices(p)
+        if choices:
+            indexes = env.algorithm.parameterAsEnums(env.parameters, p.name, env.context)
+            return [choices[i] for i in indexes]
+        kind = self._layer_kind()
+        if kind is not None:
+            return self._layers_to_wire(p, env, kind)
+        text = env.algorithm.parameterAsString(env.parameters, p.name, env.context).strip()
+        if not text:
+            return MISSING
+        try:
+            values = json.loads(text)
+            if not isinstance(values, list):
+                values = [values]
+        except ValueError:
+            values = [v.strip() for v in text.split(";") if v.strip()]
+        return [_convert_simple(self.inner_name, v) for v in values]
+
+    def _layers_to_wire(self, p: Any, env: RunEnv, kind: int) -> list:
+        if kind == _FILE_TYPE:
+            files = env.parameters.get(p.name) or []
+            if isinstance(files, str):
+                files = [f for f in files.split(";") if f]
+            return [upload_or_url(str(f), p, env) for f in files]
+        layers = env.algorithm.parameterAsLayerList(env.parameters, p.name, env.context)
+        values = []
+        for layer in layers:
+            if kind == QgsProcessing.SourceType.TypeRaster:
+                values.append(upload_or_url(layer_file(layer), p, env))
+            elif isinstance(layer, QgsVectorLayer):
+                if layer.crs().isValid():
+                    env.crs_used.append(layer.crs())
+                values.append(feature_set_of(layer, env.feedback))
+            else:
+                raise QgsProcessingException(
+                    f"{display_name(p)} ({p.name}): layer {layer.name()} is not a vector layer.")
+        return values
+
+
+def _convert_simple(type_name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        if type_name == "GPLong":
+            return int(value)
+        if type_name == "GPDouble":
+            return float(value)
+        if type_name == "GPBoolean":
+            return value.strip().lower() in ("true", "1", "yes")
+    except ValueError as err:
+        raise QgsProcessingException(f"'{value}' is not a valid {type_name} value.") from err
+    if type_name in ("GPString", "Field"):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+TYPES: dict[str, GpType] = {
+    "GPString": StringType(),
+    "GPBoolean": BooleanType(),
+    "GPLong": NumberType(integer=True),
+    "GPDouble": NumberType(integer=False),
+    "GPLinearUnit": UnitType(LINEAR_UNITS),
+    "GPArealUnit": UnitType(AREAL_UNITS),
+    "GPDate": DateType(),
+    "GPFeatureRecordSetLayer": FeatureSetType(table=False),
+    "GPRecordSet": FeatureSetType(table=True),
+    "GPDataFile": FileType(),
+    "GPRasterData": RasterType(),
+    "GPRasterDataLayer": RasterType(),
+    "GPSpatialReference": CrsType(),
+    "GPExtent": ExtentType(),
+    "GPEnvelope": ExtentType(),
+    "Field": FieldType(),
+}
+_RAW = RawJson()
+
+
+def gp_type(data_type: str) -> GpType:
+    """Return the table entry for a GP data type (raw JSON for unknown ones)."""
+    if data_type in TYPES:
+        return TYPES[data_type]
+    if data_type.startswith("GPMultiValue:"):
+        return MultiValueType(data_type.split(":", 1)[1])
+    return _RAW
+
+
+def is_known(data_type: str) -> bool:
+    """Return whether a GP data type has its own entry (not the raw-JSON fallback)."""
+    return gp_type(data_type) is not _RAW

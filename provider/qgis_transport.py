@@ -1,0 +1,214 @@
+"""gp_client's transport on QGIS's network stack (QgsBlockingNetworkRequest).
+
+Going through QgsNetworkAccessManager means QGIS's proxy settings, SSL exceptions and
+certificates, authentication configurations and the network logger all apply, as for
+QGIS's own providers. QgsBlockingNetworkRequest works from any thread (Processing runs
+algorithms in a worker thread) and, on the main thread, keeps the event loop turning
+while it waits.
+
+The contract is gp_client.transport's: a Response for every HTTP answer whatever its
+status, NetworkError (``timeout=True`` on a timeout) when no answer came. Limits of this
+implementation: request and response bodies are held in memory (``stream_to`` writes the
+body to the file once it has arrived), since QgsBlockingNetworkRequest gives no chunked
+access in QGIS 3.22.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any, Optional
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from qgis.core import QgsBlockingNetworkRequest, QgsFeedback
+from qgis.PyQt.QtCore import QByteArray, QUrl
+from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
+
+from ..gp_client.errors import NetworkError
+from ..gp_client.transport import FileSpec, Response
+
+
+def origin(url: str) -> str:
+    """Return ``scheme://host:port`` of a URL (default port made explicit)."""
+    parts = urlsplit(url)
+    scheme = (parts.scheme or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+class QgisTransport:
+    """A gp_client Transport sending every request through QgsBlockingNetworkRequest.
+
+    ``authcfg`` is a QGIS authentication configuration id applied to each request
+    (QgsBlockingNetworkRequest.setAuthCfg) whose origin is in ``auth_origins`` (every
+    origin when ``auth_origins`` is None), so that credentials never travel to another
+    host, such as one serving a result file. ``feedback`` (optional) aborts a request in
+    flight when it is cancelled. The User-Agent is QGIS's own (set by QgsNetworkAccessManager).
+    """
+
+    def __init__(
+        self,
+        authcfg: str = "",
+        *,
+        auth_origins: Optional[Iterable[str]] = None,
+        feedback: Optional[QgsFeedback] = None,
+    ) -> None:
+        self.authcfg = authcfg or ""
+        self.auth_origins = (
+            None if auth_origins is None else {origin(u) for u in auth_origins}
+        )
+        self.feedback = feedback
+
+    def applies_auth(self, url: str) -> bool:
+        """Return whether the authcfg is applied to a request to ``url``."""
+        if not self.authcfg:
+            return False
+        return self.auth_origins is None or origin(url) in self.auth_origins
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Optional[dict] = None,
+        data: Optional[dict] = None,
+        files: Optional[dict[str, FileSpec]] = None,
+        headers: Optional[dict] = None,
+        timeout: float = 60.0,
+        stream_to: Optional[str] = None,
+    ) -> Response:
+        """Send one request through QGIS and return the answer."""
+        method = method.upper()
+        full_url = _with_params(url, params)
+        request = QNetworkRequest(QUrl(full_url))
+        request.setAttribute(QNetworkRequest.Attribute.CacheLoadControlAttribute,
+                             QNetworkRequest.CacheLoadControl.AlwaysNetwork)
+        request.setAttribute(QNetworkRequest.Attribute.CacheSaveControlAttribute, False)
+        if timeout and timeout > 0:
+            request.setTransferTimeout(max(1, int(timeout * 1000)))
+        body = b""
+        if method in ("POST", "PUT"):
+            if files:
+                body, content_type = _multipart(data or {}, files)
+            else:
+                body = urlencode(_form_items(data or {})).encode()
+                content_type = "application/x-www-form-urlencoded"
+            request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, content_type)
+        for name, value in (headers or {}).items():
+            request.setRawHeader(str(name).encode("latin-1"), str(value).encode("latin-1"))
+
+        blocking = QgsBlockingNetworkRequest()
+        if self.applies_auth(full_url):
+            blocking.setAuthCfg(self.authcfg)
+        feedback = self.feedback
+        if method == "GET":
+            error = blocking.get(request, True, feedback)
+        elif method == "POST":
+            error = blocking.post(request, QByteArray(body), True, feedback)
+        elif method == "PUT":
+            error = blocking.put(request, QByteArray(body), feedback)
+        elif method == "HEAD":
+            error = blocking.head(request, True, feedback)
+        elif method == "DELETE":
+            error = blocking.deleteResource(request, feedback)
+        else:
+            raise ValueError(f"Unsupported HTTP method {method!r}.")
+
+        reply = blocking.reply()
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+        if not status:
+            raise _network_error(blocking, error, reply, url, timeout, feedback)
+        content = bytes(reply.content())
+        final_url = reply.request().url().toString() or full_url
+        answer_headers = {
+            bytes(name).decode("latin-1"): bytes(reply.rawHeader(name)).decode("latin-1")
+            for name in reply.rawHeaderList()
+        }
+        if stream_to is not None:
+            with open(stream_to, "wb") as handle:
+                handle.write(content)
+            content = b""
+        return Response(status=int(status), headers=answer_headers, body=content, url=final_url)
+
+
+def _network_error(blocking: QgsBlockingNetworkRequest, error: Any, reply: Any, url: str,
+                   timeout: float, feedback: Optional[QgsFeedback]) -> NetworkError:
+    cancelled = feedback is not None and feedback.isCanceled()
+    timed_out = error == QgsBlockingNetworkRequest.ErrorCode.TimeoutError or (
+        not cancelled and reply.error() in (
+            QNetworkReply.NetworkError.OperationCanceledError,
+            QNetworkReply.NetworkError.TimeoutError,
+        )
+    )
+    detail = blocking.errorMessage() or reply.errorString() or "no answer"
+    if cancelled:
+        return NetworkError(f"The request to {url} was cancelled.", url=url)
+    if timed_out:
+        return NetworkError(
+            f"Timed out after {timeout:g} s waiting for {url} ({detail}). The server may be "
+            "busy; try again or raise the timeout.", url=url, timeout=True)
+    return NetworkError(
+        f"Could not reach {url}: {detail}. Check the URL, the network and QGIS's proxy "
+        "settings (Settings > Options > Network).", url=url)
+
+
+def _with_params(url: str, params: Optional[dict]) -> str:
+    if not params:
+        return url
+    parts = urlsplit(url)
+    query = urlencode(_form_items(params))
+    if parts.query:
+        query = parts.query + "&" + query
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def _form_items(values: dict) -> list[tuple[str, str]]:
+    items = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            items.extend((str(key), _form_text(v)) for v in value)
+        else:
+            items.append((str(key), _form_text(value)))
+    return items
+
+
+def _form_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return str(value)
+
+
+def _multipart(data: dict, files: dict[str, FileSpec]) -> tuple[bytes, str]:
+    """Return a multipart/form-data body and its content type."""
+    boundary = f"----arcgisgp{uuid.uuid4().hex}"
+    chunks: list[bytes] = []
+    for name, value in _form_items(data):
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'
+            .encode() + value.encode("utf-8") + b"\r\n")
+    for name, spec in files.items():
+        filename, fileobj, content_type = spec
+        payload = fileobj.read()
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        chunks.append(
+            (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{_quote(name)}\"; "
+             f"filename=\"{_quote(filename)}\"\r\nContent-Type: "
+             f"{content_type or 'application/octet-stream'}\r\n\r\n").encode()
+            + payload + b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
+
+
+def _quote(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace('"', "%22").replace("\r", "").replace(
+        "\n", "")
