@@ -1,0 +1,52 @@
+"""Shared fixtures: the reference ArcGIS REST server (``gpserver``, ``gpserver_url``).
+
+By default the server runs in the test process (threads; ``srv.faults`` is the live object).
+Set ``GPSERVER_MODE=subprocess`` to run it as ``python -m tests.gpserver`` in a child process
+instead (crash isolation); ``srv.faults.add/clear`` then go through its ``/_control`` API.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+@pytest.fixture(scope="session")
+def gpserver(qgis_app: Any) -> Iterator[Any]:
+    """The running reference server (``.url``, ``.faults``), shared by the session."""
+    if os.environ.get("GPSERVER_MODE", "inprocess") == "subprocess":
+        from tests.gpserver.remote import RemoteGPServer
+
+        server: Any = RemoteGPServer()
+    else:
+        from tests.gpserver import GPServer
+
+        server = GPServer(port=0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def gpserver_url(gpserver: Any) -> str:
+    """Root URL of the reference server, e.g. ``http://127.0.0.1:PORT``."""
+    return gpserver.url
+
+
+@pytest.fixture()
+def gpserver_faults(gpserver: Any) -> Iterator[Any]:
+    """``gpserver.faults``, cleared before and after the test."""
+    gpserver.faults.clear()
+    yield gpserver.faults
+    gpserver.faults.clear()
