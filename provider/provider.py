@@ -1,17 +1,71 @@
-"""The Processing provider ``arcgisgp``."""
+"""The Processing provider ``arcgisgp``.
+
+Start-up touches no network: each connection's algorithms are built from its description
+cache (see cache.py). A refresh fetches the descriptions again (on demand, or in the
+background in a QgsTask), rewrites the caches and calls ``refreshAlgorithms()``. A server
+that is down costs one log message and keeps its cached algorithms. The one exception to
+"no network at start-up": a connection given headless through ``ARCGIS_GP_CONNECTIONS``
+that has no cache yet is fetched synchronously when the provider loads outside the desktop
+application (qgis_process, scripts), since there is no later moment to show its algorithms.
+
+Algorithms are grouped by connection and service (``local: Demo/Analysis``) and named
+``<connection>_<service path>_<task>`` in lower case (``local_demo_analysis_bufferfeatures``).
+A task description that cannot be turned into an algorithm is logged and skipped.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
+from typing import Callable, Optional
 
-from qgis.core import QgsProcessingProvider
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsMessageLog,
+    QgsProcessingProvider,
+    QgsTask,
+)
 from qgis.PyQt.QtGui import QIcon
+
+from ..gp_client.model import ServiceDescription
+from .algorithm import GpTaskAlgorithm, TaskSpec
+from .cache import DescriptionCache
+from .clients import make_client
+from .connections import LOG_TAG, SOURCE_ENVIRONMENT, Connection, ConnectionStore
+from .naming import algorithm_name, group_id, group_name
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "icon.svg")
 
 
+def fetch_services(connection: Connection, *, timeout: float = 30.0) -> list[ServiceDescription]:
+    """Fetch every GP service (with its tasks) a connection leads to. Network: call off-GUI."""
+    from ..gp_client import discovery
+
+    client = make_client(connection, timeout=timeout)
+    return list(discovery.discover(client, connection.url))
+
+
+def _log(message: str, level: Qgis.MessageLevel = Qgis.MessageLevel.Info) -> None:
+    QgsMessageLog.logMessage(message, LOG_TAG, level)
+
+
 class GpProvider(QgsProcessingProvider):
     """Processing provider holding the ArcGIS geoprocessing algorithms."""
+
+    def __init__(
+        self,
+        store: Optional[ConnectionStore] = None,
+        cache: Optional[DescriptionCache] = None,
+        *,
+        fetch_missing: Optional[bool] = None,
+    ) -> None:
+        super().__init__()
+        self.store = store if store is not None else ConnectionStore()
+        self.cache = cache if cache is not None else DescriptionCache()
+        self._fetch_missing = fetch_missing
+        self._tasks: list[QgsTask] = []
+        self.load_problems: list[str] = []
 
     def id(self) -> str:
         """Return the provider id used in algorithm ids (``arcgisgp:...``)."""
@@ -21,7 +75,7 @@ class GpProvider(QgsProcessingProvider):
         """Return the name shown in the Processing toolbox."""
         return "ArcGIS Geoprocessing"
 
-    def longName(self) -> str:  # noqa: N802 - QGIS API name
+    def longName(self) -> str:
         """Return the long name shown in tooltips."""
         return "ArcGIS Geoprocessing Services"
 
@@ -29,5 +83,193 @@ class GpProvider(QgsProcessingProvider):
         """Return the provider icon."""
         return QIcon(ICON_PATH)
 
-    def loadAlgorithms(self) -> None:  # noqa: N802 - QGIS API name
-        """Add the algorithms of this provider."""
+    def svgIconPath(self) -> str:
+        """Return the provider icon's path."""
+        return ICON_PATH
+
+    def unload(self) -> None:
+        """Cancel any refresh still running."""
+        for task in list(self._tasks):
+            try:
+                task.cancel()
+            except RuntimeError:
+                pass
+        super().unload()
+
+    # ------------------------------------------------------------------ loading
+    def loadAlgorithms(self) -> None:
+        """Add the Esri JSON tools and one algorithm per cached (or headless) task."""
+        self.load_problems = []
+        for algorithm in _utility_algorithms():
+            self.addAlgorithm(algorithm)
+        seen: set[str] = set()
+        for connection in self.store.all():
+            services = self._services_for(connection)
+            for service in services:
+                for task in service.tasks:
+                    self._add_task(connection, service, task, seen)
+
+    def _services_for(self, connection: Connection) -> Sequence[ServiceDescription]:
+        cached = self.cache.load(connection)
+        if cached is not None:
+            return cached.services
+        if not self._may_fetch_now(connection):
+            return ()
+        try:
+            services = fetch_services(connection)
+        except Exception as err:  # noqa: BLE001 - one bad connection never breaks the rest
+            _log(f"Connection '{connection.name}' ({connection.url}) could not be loaded: "
+                 f"{err}. Its algorithms will appear after a successful refresh.",
+                 Qgis.MessageLevel.Warning)
+            return ()
+        try:
+            self.cache.save(connection, services)
+        except OSError as err:
+            _log(f"Could not write the cache of '{connection.name}': {err}",
+                 Qgis.MessageLevel.Warning)
+        return services
+
+    def _may_fetch_now(self, connection: Connection) -> bool:
+        if self._fetch_missing is not None:
+            return self._fetch_missing
+        return (connection.source == SOURCE_ENVIRONMENT
+                and QgsApplication.platform() != "desktop")
+
+    def _add_task(self, connection: Connection, service: ServiceDescription, task,
+                  seen: set[str]) -> None:
+        try:
+            name = algorithm_name(connection.name, service.url, task.name)
+            if name in seen:
+                raise ValueError(f"another task already has the algorithm name '{name}'")
+            spec = TaskSpec(
+                connection=connection, service=service, task=task, name=name,
+                group=group_name(connection.name, service.url),
+                group_id=group_id(connection.name, service.url), store=self.store,
+            )
+            probe = GpTaskAlgorithm(spec)
+            probe.initAlgorithm()  # a description that cannot become parameters fails here
+            if not self.addAlgorithm(GpTaskAlgorithm(spec)):
+                raise ValueError("QGIS refused the algorithm")
+            seen.add(name)
+        except Exception as err:  # noqa: BLE001 - a bad description is logged and skipped
+            problem = (f"Skipped task {getattr(task, 'name', '?')} of {service.url} "
+                       f"(connection '{connection.name}'): {err}")
+            self.load_problems.append(problem)
+            _log(problem, Qgis.MessageLevel.Warning)
+
+    # ------------------------------------------------------------------ refreshing
+    def refresh_now(self, names: Optional[Iterable[str]] = None) -> dict[str, Optional[str]]:
+        """Fetch the connections now (blocking), rewrite caches, reload; name -> error."""
+        outcome = refresh_connections(self._select(names), self.cache)
+        _log_outcome(outcome)
+        self.refreshAlgorithms()
+        return outcome
+
+    def refresh_in_background(
+        self,
+        names: Optional[Iterable[str]] = None,
+        on_done: Optional[Callable[[dict[str, Optional[str]]], None]] = None,
+    ) -> Optional[QgsTask]:
+        """Refresh in a QgsTask; the algorithms reload on the main thread when it ends."""
+        connections = self._select(names)
+        if not connections:
+            if on_done is not None:
+                on_done({})
+            return None
+        task = RefreshTask(connections, self.cache)
+
+        def finished() -> None:
+            if task in self._tasks:
+                self._tasks.remove(task)
+            _log_outcome(task.outcome)
+            try:
+                self.refreshAlgorithms()
+            except RuntimeError:  # the provider was removed while the task ran
+                return
+            if on_done is not None:
+                on_done(dict(task.outcome))
+
+        task.done.append(finished)
+        self._tasks.append(task)
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def _select(self, names: Optional[Iterable[str]]) -> list[Connection]:
+        connections = self.store.all()
+        if names is None:
+            return connections
+        wanted = set(names)
+        return [c for c in connections if c.name in wanted]
+
+
+def refresh_connections(connections: Sequence[Connection], cache: Optional[DescriptionCache],
+                        is_cancelled: Callable[[], bool] = lambda: False,
+                        found: Optional[dict[str, list[ServiceDescription]]] = None,
+                        ) -> dict[str, Optional[str]]:
+    """Fetch (and cache, when a cache is given) each connection; name -> None or error text."""
+    outcome: dict[str, Optional[str]] = {}
+    for connection in connections:
+        if is_cancelled():
+            break
+        try:
+            services = fetch_services(connection)
+            if cache is not None:
+                cache.save(connection, services)
+            if found is not None:
+                found[connection.name] = services
+            outcome[connection.name] = None
+        except Exception as err:  # noqa: BLE001 - reported per connection
+            outcome[connection.name] = str(err) or type(err).__name__
+    return outcome
+
+
+def _log_outcome(outcome: dict[str, Optional[str]]) -> None:
+    for name, error in outcome.items():
+        if error:
+            _log(f"Could not refresh connection '{name}': {error} Its cached algorithms "
+                 "(if any) stay available.", Qgis.MessageLevel.Warning)
+
+
+class RefreshTask(QgsTask):
+    """Fetches connections' descriptions in the background (and rewrites their caches).
+
+    Without a cache it only looks: the connection dialog's Test uses it that way. The
+    services found are in ``services`` (name -> list), errors in ``outcome``.
+    """
+
+    def __init__(self, connections: Sequence[Connection],
+                 cache: Optional[DescriptionCache] = None) -> None:
+        names = ", ".join(c.name for c in connections)
+        verb = "Refreshing" if cache is not None else "Testing"
+        super().__init__(f"{verb} ArcGIS GP connections: {names}", QgsTask.Flag.CanCancel)
+        self.connections = list(connections)
+        self.cache = cache
+        self.outcome: dict[str, Optional[str]] = {}
+        self.services: dict[str, list[ServiceDescription]] = {}
+        self.done: list[Callable[[], None]] = []
+
+    def run(self) -> bool:
+        """Fetch every connection (worker thread)."""
+        total = max(1, len(self.connections))
+        for index, connection in enumerate(self.connections):
+            if self.isCanceled():
+                return False
+            self.outcome.update(refresh_connections([connection], self.cache, self.isCanceled,
+                                                    self.services))
+            self.setProgress(100.0 * (index + 1) / total)
+        return True
+
+    def finished(self, result: bool) -> None:
+        """Reload the algorithms (main thread)."""
+        for callback in self.done:
+            callback()
+
+
+def _utility_algorithms() -> list:
+    """Return the Esri JSON tools, or none while their module is not there yet."""
+    try:
+        from .esrijson_algorithms import EsriJsonToLayerAlgorithm, LayerToEsriJsonAlgorithm
+    except ImportError as err:
+        _log(f"The Esri JSON tools are not available: {err}", Qgis.MessageLevel.Warning)
+        return []
+    return [EsriJsonToLayerAlgorithm(), LayerToEsriJsonAlgorithm()]

@@ -10,7 +10,8 @@ The contract is gp_client.transport's: a Response for every HTTP answer whatever
 status, NetworkError (``timeout=True`` on a timeout) when no answer came. Limits of this
 implementation: request and response bodies are held in memory (``stream_to`` writes the
 body to the file once it has arrived), since QgsBlockingNetworkRequest gives no chunked
-access in QGIS 3.22.
+access in QGIS 3.22. Qt's HTTP stack re-sends a request (even a POST) up to twice when the
+connection closes before any byte of the answer arrives; requests does not.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class QgisTransport:
     (QgsBlockingNetworkRequest.setAuthCfg) whose origin is in ``auth_origins`` (every
     origin when ``auth_origins`` is None), so that credentials never travel to another
     host, such as one serving a result file. ``feedback`` (optional) aborts a request in
-    flight when it is cancelled. The User-Agent is QGIS's own (set by QgsNetworkAccessManager).
+    flight when it is cancelled; ``headers`` are sent with every request. The User-Agent
+    is QGIS's own (QgsNetworkAccessManager sets it).
     """
 
     def __init__(
@@ -57,12 +59,14 @@ class QgisTransport:
         *,
         auth_origins: Optional[Iterable[str]] = None,
         feedback: Optional[QgsFeedback] = None,
+        headers: Optional[dict] = None,
     ) -> None:
         self.authcfg = authcfg or ""
         self.auth_origins = (
             None if auth_origins is None else {origin(u) for u in auth_origins}
         )
         self.feedback = feedback
+        self.headers = dict(headers or {})
 
     def applies_auth(self, url: str) -> bool:
         """Return whether the authcfg is applied to a request to ``url``."""
@@ -99,7 +103,7 @@ class QgisTransport:
                 body = urlencode(_form_items(data or {})).encode()
                 content_type = "application/x-www-form-urlencoded"
             request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, content_type)
-        for name, value in (headers or {}).items():
+        for name, value in {**self.headers, **(headers or {})}.items():
             request.setRawHeader(str(name).encode("latin-1"), str(value).encode("latin-1"))
 
         blocking = QgsBlockingNetworkRequest()

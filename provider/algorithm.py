@@ -1,0 +1,309 @@
+"""The one generic algorithm: a GP task of a service, built from its description."""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingUtils,
+)
+from qgis.PyQt.QtCore import QCoreApplication, QThread
+
+from ..gp_client import jobs
+from ..gp_client.errors import GPError, JobCancelledError, JobError
+from ..gp_client.model import ServiceDescription, TaskDescription
+from .clients import make_client
+from .connections import Connection, ConnectionStore
+from .parameters import MISSING, RunEnv, crs_to_sr, display_name, gp_type, help_text, is_known
+
+ERROR_TYPES = ("esriJobMessageTypeError", "esriJobMessageTypeAbort")
+WARNING_TYPES = ("esriJobMessageTypeWarning",)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything an algorithm is built from: serialisable descriptions, no run state."""
+
+    connection: Connection
+    service: ServiceDescription
+    task: TaskDescription
+    name: str
+    group: str
+    group_id: str
+    store: Optional[ConnectionStore] = None
+
+
+class GpTaskAlgorithm(QgsProcessingAlgorithm):
+    """Runs one GP task on its server: inputs out as Esri JSON, results back as layers."""
+
+    def __init__(self, spec: TaskSpec) -> None:
+        super().__init__()
+        self._spec = spec
+        self._post_processors: list = []
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def spec(self) -> TaskSpec:
+        """Return the description this algorithm was built from."""
+        return self._spec
+
+    def createInstance(self) -> GpTaskAlgorithm:
+        """Return a new instance built from the same description."""
+        return GpTaskAlgorithm(self._spec)
+
+    def name(self) -> str:
+        """Return the stable algorithm name."""
+        return self._spec.name
+
+    def displayName(self) -> str:
+        """Return the task's display name."""
+        return self._spec.task.label
+
+    def group(self) -> str:
+        """Return the group: connection and service."""
+        return self._spec.group
+
+    def groupId(self) -> str:
+        """Return the group id: connection and service."""
+        return self._spec.group_id
+
+    def tags(self) -> list[str]:
+        """Return search tags."""
+        task = self._spec.task
+        return ["arcgis", "esri", "gpserver", task.name, self._spec.connection.name,
+                self._spec.service.name]
+
+    def flags(self) -> QgsProcessingAlgorithm.Flags:
+        """Return the flags: cancellable and batch capable (the defaults)."""
+        return super().flags() | QgsProcessingAlgorithm.Flag.FlagCanCancel
+
+    def helpUrl(self) -> str:
+        """Return the task's help URL, or its REST page."""
+        return self._spec.task.help_url or self._spec.task.url
+
+    def shortHelpString(self) -> str:
+        """Return the task's description, each parameter's help and where it runs."""
+        spec = self._spec
+        task = spec.task
+        parts = []
+        if task.description:
+            parts.append(f"<p>{html.escape(task.description)}</p>")
+        rows = []
+        for p in task.parameters:
+            kind = "output" if p.is_output else ("required" if p.is_required else "optional")
+            text = html.escape(help_text(p, "" if is_known(p.data_type)
+                                         else gp_type(p.data_type).note)).replace("\n", "<br>")
+            rows.append(f"<dt><b>{html.escape(display_name(p))}</b> "
+                        f"(<code>{html.escape(p.name)}</code>, {kind})</dt><dd>{text}</dd>")
+        if rows:
+            parts.append("<h3>Parameters</h3><dl>" + "".join(rows) + "</dl>")
+        mode = "asynchronous (submitJob)" if _is_async(spec) else "synchronous (execute)"
+        parts.append(f"<p>Runs on {html.escape(spec.connection.name)} at "
+                     f"{html.escape(task.url)}, {mode}.</p>")
+        return "".join(parts)
+
+    def helpString(self) -> str:
+        """Return the same help as shortHelpString."""
+        return self.shortHelpString()
+
+    # ------------------------------------------------------------------ parameters
+    def initAlgorithm(self, configuration: Optional[dict] = None) -> None:
+        """Add a parameter (or two) per input and a destination or output per output."""
+        task = self._spec.task
+        for p in task.inputs:
+            for definition in gp_type(p.data_type).input_parameters(p):
+                self.addParameter(definition)
+        for p in task.outputs:
+            handler = gp_type(p.data_type)
+            destination = handler.output_parameter(p)
+            if destination is not None:
+                self.addParameter(destination, True)
+            else:
+                output = handler.output(p)
+                if output is not None:
+                    self.addOutput(output)
+
+    # ------------------------------------------------------------------ running
+    def processAlgorithm(self, parameters: dict, context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> dict:
+        """Send the inputs, run the task (execute or submitJob), and store its results."""
+        spec = self._spec
+        connection = _current_connection(spec)
+        service_url = spec.service.url
+        client = make_client(connection, auth_origins=[service_url, spec.task.url])
+        work_dir = os.path.join(QgsProcessingUtils.tempFolder(), f"arcgisgp_{uuid.uuid4().hex}")
+        os.makedirs(work_dir, exist_ok=True)
+        env = RunEnv(
+            algorithm=self, parameters=parameters, context=context, feedback=feedback,
+            work_dir=work_dir,
+            upload=lambda path: client.upload(service_url, path),
+            download=lambda url, folder: client.download(url, folder),
+        )
+        try:
+            inputs = {}
+            for p in spec.task.inputs:
+                value = gp_type(p.data_type).to_wire(p, env)
+                if value is not MISSING:
+                    inputs[p.name] = value
+                if feedback.isCanceled():
+                    return {}
+            context_sr = jobs.Context(out_sr=crs_to_sr(env.crs_used[0])) if env.crs_used \
+                else None
+            outputs = self._run(client, inputs, context_sr, feedback)
+            for p in spec.task.outputs:
+                gp_type(p.data_type).from_wire(p, outputs.get(p.name), env)
+        except JobCancelledError as err:
+            raise QgsProcessingException(
+                f"Cancelled: the server job was cancelled ({err}).") from None
+        except JobError as err:
+            raise QgsProcessingException(_job_error_text(err)) from None
+        except GPError as err:
+            raise QgsProcessingException(str(err)) from None
+        self._post_processors = _attach_styles(env, context)
+        return env.results
+
+    def _run(self, client: Any, inputs: dict, context_sr: Any,
+             feedback: QgsProcessingFeedback) -> dict:
+        spec = self._spec
+        url = spec.task.url
+        version = spec.service.current_version
+        on_main = QThread.currentThread() is QCoreApplication.instance().thread() \
+            if QCoreApplication.instance() is not None else False
+        if not _is_async(spec):
+            feedback.pushInfo(f"Executing {spec.task.name} on {url}")
+            result = jobs.execute(client, url, inputs, context=context_sr,
+                                  current_version=version)
+            for message in result.messages:
+                _report(feedback, message)
+            return dict(result.outputs)
+        job = jobs.submit(client, url, inputs, context=context_sr, current_version=version)
+        feedback.pushInfo(f"Submitted job {job.job_id} to {url}")
+        lock = threading.Lock()
+
+        def should_cancel() -> bool:
+            if on_main:
+                QCoreApplication.processEvents()
+            return feedback.isCanceled()
+
+        def on_message(message: Any) -> None:
+            with lock:
+                _report(feedback, message)
+
+        def on_progress(*args: Any) -> None:
+            percent = _percent(args)
+            if percent is not None:
+                feedback.setProgress(percent)
+            if on_main:
+                QCoreApplication.processEvents()
+
+        try:
+            job.wait(should_cancel=should_cancel, on_message=on_message,
+                     on_progress=on_progress)
+        except JobCancelledError:
+            if feedback.isCanceled():
+                feedback.reportError(f"Cancelled job {job.job_id} on the server.", False)
+            raise
+        if feedback.isCanceled():
+            raise JobCancelledError(f"job {job.job_id} cancelled", job_id=job.job_id)
+        feedback.setProgress(100)
+        return dict(job.results())
+
+
+def _is_async(spec: TaskSpec) -> bool:
+    if spec.task.execution_type:
+        return spec.task.is_async
+    return spec.service.is_async
+
+
+def _current_connection(spec: TaskSpec) -> Connection:
+    """Return the connection as it is now (its authcfg may have been edited)."""
+    store = spec.store or ConnectionStore()
+    try:
+        current = store.get(spec.connection.name)
+    except Exception:  # noqa: BLE001 - settings trouble must not stop a run
+        current = None
+    if current is not None and current.url == spec.connection.url:
+        return current
+    return spec.connection
+
+
+def _report(feedback: QgsProcessingFeedback, message: Any) -> None:
+    kind = getattr(message, "type", "") or ""
+    text = getattr(message, "description", None)
+    if text is None:
+        text = str(message)
+    if kind in ERROR_TYPES:
+        feedback.reportError(text, False)
+    elif kind in WARNING_TYPES:
+        feedback.pushWarning(text)
+    else:
+        feedback.pushInfo(text)
+
+
+def _percent(args: tuple) -> Optional[float]:
+    for arg in args:
+        value = getattr(arg, "percent", arg)
+        if isinstance(value, dict):
+            value = value.get("percent")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return max(0.0, min(100.0, float(value)))
+    return None
+
+
+def _job_error_text(err: JobError) -> str:
+    text = str(err)
+    details = [m for m in err.error_messages if m and m not in text]
+    if details:
+        text += " Server messages: " + " | ".join(details)
+    return text
+
+
+class _StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """Applies a result's Esri drawingInfo to the layer Processing loads."""
+
+    def __init__(self, drawing_info: dict) -> None:
+        super().__init__()
+        self.drawing_info = drawing_info
+
+    def postProcessLayer(self, layer: Any, context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> None:
+        """Style the loaded layer."""
+        try:
+            from ..esrijson import style
+
+            style.apply_drawing_info(layer, self.drawing_info)
+        except Exception as err:  # noqa: BLE001 - a style problem never fails the run
+            feedback.pushWarning(f"Could not apply the server's style: {err}")
+
+
+def _attach_styles(env: RunEnv, context: QgsProcessingContext) -> list:
+    """Give each loaded result layer the server's style; return the processors to keep.
+
+    QGIS does not take ownership of a post-processor, so the algorithm instance of this run
+    (which Processing keeps until the layers are loaded) holds them.
+    """
+    processors = []
+    for dest, drawing_info in env.drawing_infos.items():
+        if not context.willLoadLayerOnCompletion(dest):
+            continue
+        details = context.layerToLoadOnCompletionDetails(dest)
+        processor = _StylePostProcessor(drawing_info)
+        details.setPostProcessor(processor)
+        processors.append(processor)
+    return processors
+
+
+def temp_dir() -> str:
+    """Return a fresh temporary folder (for callers outside Processing)."""
+    return tempfile.mkdtemp(prefix="arcgisgp_")

@@ -1,0 +1,225 @@
+"""The transport contract, checked on both transports against the reference server.
+
+gp_client's RequestsTransport and the provider's QgisTransport must behave the same:
+a Response for every HTTP answer whatever its status, params in the query string, form and
+multipart bodies, headers both ways, ``stream_to``, and NetworkError (``timeout=True`` on a
+timeout) when no answer comes. The QGIS one must also work from a worker thread and apply a
+QGIS authentication configuration, only to the origins it is given.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qgis.core import QgsApplication, QgsAuthMethodConfig
+
+from arcgis_gp.gp_client.errors import NetworkError
+from arcgis_gp.gp_client.transport import RequestsTransport, Response, Transport
+from arcgis_gp.provider.qgis_transport import QgisTransport, origin
+
+pytestmark = pytest.mark.timeout(60)
+
+SERVICES = "/arcgis/rest/services"
+DEMO = "/arcgis/rest/services/Demo/Analysis/GPServer"
+SECURE = "/arcgis/rest/services/Secure/Analysis/GPServer"
+TOKENS = "/arcgis/tokens/generateToken"
+
+
+@pytest.fixture(params=["requests", "qgis"])
+def transport(request: pytest.FixtureRequest) -> Transport:
+    """Each transport in turn."""
+    if request.param == "requests":
+        return RequestsTransport()
+    return QgisTransport()
+
+
+@pytest.fixture()
+def faults(gpserver: Any) -> Any:
+    """The server's faults, cleared around the test."""
+    gpserver.faults.clear()
+    yield gpserver.faults
+    gpserver.faults.clear()
+
+
+def _token(gpserver_url: str) -> str:
+    resp = RequestsTransport().send(
+        "POST", gpserver_url + TOKENS,
+        data={"username": "demo", "password": "demo-password", "f": "json",
+              "client": "requestip"})
+    return resp.json()["token"]
+
+
+# ---------------------------------------------------------------- the shared contract
+def test_is_a_transport(transport: Transport) -> None:
+    assert isinstance(transport, Transport)
+
+
+def test_get_with_params(transport: Transport, gpserver_url: str) -> None:
+    resp = transport.send("GET", gpserver_url + SERVICES, params={"f": "json"})
+    assert isinstance(resp, Response)
+    assert resp.status == 200
+    assert resp.json()["folders"] == ["Demo", "Secure"]
+    assert "json" in resp.header("content-type")
+    assert resp.url.startswith(gpserver_url + SERVICES)
+    assert "f=json" in resp.url
+
+
+def test_params_are_added_to_an_existing_query(transport: Transport, gpserver_url: str) -> None:
+    resp = transport.send("GET", gpserver_url + DEMO + "?f=json", params={"x": "1"})
+    assert resp.status == 200
+    assert resp.json()["executionType"] == "esriExecutionTypeAsynchronous"
+
+
+def test_post_form(transport: Transport, gpserver_url: str) -> None:
+    resp = transport.send(
+        "POST", gpserver_url + TOKENS,
+        data={"username": "demo", "password": "demo-password", "f": "json",
+              "client": "requestip"})
+    assert resp.status == 200
+    assert resp.json()["token"]
+
+
+def test_post_form_rejected_credentials(transport: Transport, gpserver_url: str) -> None:
+    resp = transport.send("POST", gpserver_url + TOKENS,
+                          data={"username": "demo", "password": "wrong", "f": "json"})
+    assert resp.status == 200
+    assert "error" in resp.json()
+
+
+def test_multipart_upload(transport: Transport, gpserver_url: str) -> None:
+    payload = bytes(range(256)) * 40  # binary, with every byte value
+    resp = transport.send(
+        "POST", gpserver_url + DEMO + "/uploads/upload",
+        data={"f": "json", "description": "contract ünïcode"},
+        files={"file": ("sample.bin", io.BytesIO(payload), "application/octet-stream")})
+    body = resp.json()
+    assert resp.status == 200, body
+    item = body["item"]
+    assert item["itemName"] == "sample.bin"
+    assert item["size"] == len(payload)
+    assert item["description"] == "contract ünïcode"
+
+
+def test_request_headers_are_sent(transport: Transport, gpserver_url: str) -> None:
+    url = gpserver_url + SECURE
+    without = transport.send("GET", url, params={"f": "json"})
+    assert without.json()["error"]["code"] == 499
+    headers = {"X-Esri-Authorization": f"Bearer {_token(gpserver_url)}"}
+    with_token = transport.send("GET", url, params={"f": "json"}, headers=headers)
+    assert "BufferFeatures" in with_token.json()["tasks"]
+
+
+def test_stream_to_writes_the_body(transport: Transport, gpserver_url: str,
+                                   tmp_path: Path) -> None:
+    target = tmp_path / "services.json"
+    resp = transport.send("GET", gpserver_url + SERVICES, params={"f": "json"},
+                          stream_to=str(target))
+    assert resp.status == 200
+    assert resp.body == b""
+    assert json.loads(target.read_text(encoding="utf-8"))["folders"] == ["Demo", "Secure"]
+
+
+@pytest.mark.parametrize("code", [500, 503])
+def test_http_error_status_is_a_response(transport: Transport, gpserver_url: str, faults: Any,
+                                         code: int) -> None:
+    faults.add(r"/Demo/Analysis/GPServer\?", "status5xx", code=code)
+    resp = transport.send("GET", gpserver_url + DEMO, params={"f": "json"})
+    assert resp.status == code
+
+
+def test_html_answer_is_a_response(transport: Transport, gpserver_url: str,
+                                   faults: Any) -> None:
+    faults.add(r"/Demo/Analysis/GPServer\?", "html")
+    resp = transport.send("GET", gpserver_url + DEMO, params={"f": "json"})
+    assert resp.status == 200
+    assert "html" in resp.header("Content-Type").lower()
+    assert b"<" in resp.body
+
+
+def test_timeout_raises_network_error(transport: Transport, gpserver_url: str,
+                                      faults: Any) -> None:
+    faults.add(r"/Demo/Analysis/GPServer\?", "delay", seconds=3.0)
+    with pytest.raises(NetworkError) as caught:
+        transport.send("GET", gpserver_url + DEMO, params={"f": "json"}, timeout=0.5)
+    assert caught.value.timeout is True
+    assert "127.0.0.1" in str(caught.value)
+
+
+def test_dropped_connection_raises_network_error(transport: Transport, gpserver_url: str,
+                                                 faults: Any) -> None:
+    # Every attempt is dropped: Qt itself re-sends a request once or twice when the
+    # connection closes before any answer, so a single drop would not reach QgisTransport.
+    faults.add(r"/Demo/Analysis/GPServer\?", "drop", count=None)
+    with pytest.raises(NetworkError) as caught:
+        transport.send("GET", gpserver_url + DEMO, params={"f": "json"}, timeout=10)
+    assert caught.value.timeout is False
+
+
+def test_refused_connection_raises_network_error(transport: Transport) -> None:
+    with pytest.raises(NetworkError) as caught:
+        transport.send("GET", "http://127.0.0.1:9/arcgis/rest/services", timeout=5)
+    assert caught.value.timeout is False
+
+
+def test_error_text_holds_no_token(transport: Transport) -> None:
+    with pytest.raises(NetworkError) as caught:
+        transport.send("GET", "http://127.0.0.1:9/x", params={"token": "s3cr3t-t0ken"},
+                       timeout=5)
+    assert "s3cr3t-t0ken" not in str(caught.value)
+
+
+# ---------------------------------------------------------------- QGIS-only behaviour
+def test_qgis_transport_from_a_worker_thread(gpserver_url: str) -> None:
+    found: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            found["resp"] = QgisTransport().send("GET", gpserver_url + SERVICES,
+                                                 params={"f": "json"})
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            found["error"] = err
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(30)
+    assert "error" not in found, found.get("error")
+    assert found["resp"].json()["folders"] == ["Demo", "Secure"]
+
+
+@pytest.fixture()
+def esri_token_authcfg(gpserver_url: str) -> str:
+    """A QGIS 'EsriToken' authentication configuration holding a valid token."""
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        assert manager.setMasterPassword("arcgis-gp-tests", True)
+    config = QgsAuthMethodConfig("EsriToken")
+    config.setName("arcgis_gp transport test")
+    config.setConfig("token", _token(gpserver_url))
+    ok, stored = manager.storeAuthenticationConfig(config)
+    assert ok
+    yield stored.id()
+    manager.removeAuthenticationConfig(stored.id())
+
+
+def test_qgis_transport_applies_authcfg(gpserver_url: str, esri_token_authcfg: str) -> None:
+    transport = QgisTransport(esri_token_authcfg, auth_origins=[gpserver_url])
+    resp = transport.send("GET", gpserver_url + SECURE, params={"f": "json"})
+    assert "BufferFeatures" in resp.json()["tasks"]
+
+
+def test_qgis_transport_keeps_authcfg_to_its_origins(gpserver_url: str,
+                                                     esri_token_authcfg: str) -> None:
+    transport = QgisTransport(esri_token_authcfg, auth_origins=["https://elsewhere.example"])
+    assert not transport.applies_auth(gpserver_url + SECURE)
+    resp = transport.send("GET", gpserver_url + SECURE, params={"f": "json"})
+    assert resp.json()["error"]["code"] == 499
+
+
+def test_origin_makes_default_ports_explicit() -> None:
+    assert origin("https://Host.example/a") == "https://host.example:443"
+    assert origin("http://host.example:8080/x") == "http://host.example:8080"

@@ -1,0 +1,310 @@
+"""The connection manager: add, edit, remove, test and refresh ArcGIS GP connections."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from qgis.core import QgsApplication
+from qgis.gui import QgsAuthConfigSelect
+from qgis.PyQt import uic
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QListWidgetItem,
+    QMessageBox,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..provider.cache import DescriptionCache
+from ..provider.connections import (
+    SOURCE_ENVIRONMENT,
+    Connection,
+    ConnectionStore,
+    InvalidConnectionError,
+    normalize_url,
+    validate,
+)
+from ..provider.provider import RefreshTask
+
+_HERE = os.path.dirname(__file__)
+_LIST_FORM, _ = uic.loadUiType(os.path.join(_HERE, "connections_dialog.ui"))
+_EDIT_FORM, _ = uic.loadUiType(os.path.join(_HERE, "connection_edit_dialog.ui"))
+HELP_TEXT = (
+    "A connection points at an ArcGIS Server services directory, a folder, one GPServer "
+    "service, an ArcGIS Enterprise portal (…/portal/sharing/rest) or ArcGIS Online. Every "
+    "task of every geoprocessing service found there becomes an algorithm of the "
+    "'ArcGIS Geoprocessing' provider in the Processing toolbox, named "
+    "<connection>_<service>_<task>. Test lists the tasks without changing the toolbox; "
+    "Refresh Toolbox fetches them again and updates the toolbox. Headless runs "
+    "(qgis_process) can add connections with the environment variable ARCGIS_GP_CONNECTIONS."
+)
+
+
+class ConnectionEditDialog(QDialog, _EDIT_FORM):
+    """Edits one connection: name, URL, QGIS authentication configuration, referer."""
+
+    def __init__(self, connection: Optional[Connection] = None,
+                 taken_names: tuple[str, ...] = (), parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setupUi(self)
+        self._taken = {n.lower() for n in taken_names}
+        self.auth_select = QgsAuthConfigSelect(self.authPlaceholder)
+        layout = QVBoxLayout(self.authPlaceholder)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.auth_select)
+        if connection is not None:
+            self.nameEdit.setText(connection.name)
+            self.urlEdit.setText(connection.url)
+            self.refererEdit.setText(connection.referer)
+            self.auth_select.setConfigId(connection.authcfg)
+        self.buttonBox.accepted.connect(self.accept)
+        self.buttonBox.rejected.connect(self.reject)
+
+    def connection(self) -> Connection:
+        """Return the connection as currently entered."""
+        return Connection(
+            name=self.nameEdit.text().strip(),
+            url=normalize_url(self.urlEdit.text()),
+            authcfg=self.auth_select.configId() or "",
+            referer=self.refererEdit.text().strip(),
+        )
+
+    def problems(self) -> list[str]:
+        """Return what is wrong with the entered connection."""
+        conn = self.connection()
+        found = validate(conn)
+        if conn.name and conn.name.lower() in self._taken:
+            found.append(f"A connection called '{conn.name}' already exists.")
+        return found
+
+    def accept(self) -> None:
+        """Close only when the connection is usable; otherwise say what is wrong."""
+        found = self.problems()
+        if found:
+            self.problemLabel.setText("\n".join(found))
+            return
+        super().accept()
+
+
+class ConnectionsDialog(QDialog, _LIST_FORM):
+    """Lists the connections and lets the user add, edit, remove, test and refresh them."""
+
+    test_finished = pyqtSignal(str)
+    refresh_finished = pyqtSignal(str)
+
+    def __init__(self, provider=None, store: Optional[ConnectionStore] = None,
+                 parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setupUi(self)
+        self.provider = provider
+        if store is None:
+            store = provider.store if provider is not None else ConnectionStore()
+        self.store = store
+        self._task: Optional[RefreshTask] = None
+        self.taskTree.setHeaderLabels(["Service / task", "Runs as"])
+        self.addButton.clicked.connect(self.add_connection)
+        self.editButton.clicked.connect(self.edit_connection)
+        self.removeButton.clicked.connect(self.remove_connection)
+        self.testButton.clicked.connect(self.test_connection)
+        self.refreshButton.clicked.connect(self.refresh_toolbox)
+        self.connectionList.currentItemChanged.connect(self._selection_changed)
+        self.connectionList.itemDoubleClicked.connect(lambda _item: self.edit_connection())
+        self.buttonBox.rejected.connect(self.reject)
+        self.buttonBox.button(QDialogButtonBox.StandardButton.Close).clicked.connect(self.reject)
+        self.buttonBox.helpRequested.connect(self._show_help)
+        self.refreshButton.setEnabled(provider is not None)
+        self.reload()
+
+    # ------------------------------------------------------------------ list
+    def reload(self, select: str = "") -> None:
+        """Fill the list from the store, selecting ``select`` if given."""
+        current = select or self.selected_name()
+        self.connectionList.clear()
+        for conn in self.store.all():
+            item = QListWidgetItem(conn.name)
+            item.setData(Qt.ItemDataRole.UserRole, conn.name)
+            if conn.source == SOURCE_ENVIRONMENT:
+                font = item.font()
+                font.setItalic(True)
+                item.setFont(font)
+                item.setToolTip("From ARCGIS_GP_CONNECTIONS (read-only here)")
+            self.connectionList.addItem(item)
+            if conn.name == current:
+                self.connectionList.setCurrentItem(item)
+        if self.connectionList.currentItem() is None and self.connectionList.count():
+            self.connectionList.setCurrentRow(0)
+        self._selection_changed()
+
+    def selected_name(self) -> str:
+        """Return the name of the selected connection ('' if none)."""
+        item = self.connectionList.currentItem()
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else ""
+
+    def selected(self) -> Optional[Connection]:
+        """Return the selected connection."""
+        name = self.selected_name()
+        return self.store.get(name) if name else None
+
+    def _selection_changed(self, *_args) -> None:
+        conn = self.selected()
+        editable = conn is not None and conn.source != SOURCE_ENVIRONMENT
+        self.editButton.setEnabled(editable)
+        self.removeButton.setEnabled(editable)
+        self.testButton.setEnabled(conn is not None and self._task is None)
+        self.taskTree.clear()
+        self.statusLabel.clear()
+        if conn is None:
+            self.detailsLabel.setText("No connection selected. Add one to get started.")
+            return
+        auth = f"authentication configuration {conn.authcfg}" if conn.authcfg \
+            else "no authentication"
+        origin = " (from ARCGIS_GP_CONNECTIONS)" if conn.source == SOURCE_ENVIRONMENT else ""
+        self.detailsLabel.setText(f"{conn.url}\n{auth}{origin}")
+        self._show_cached(conn)
+
+    def _show_cached(self, conn: Connection) -> None:
+        cache = self.provider.cache if self.provider is not None else DescriptionCache()
+        cached = cache.load(conn)
+        if cached is None:
+            self.statusLabel.setText("Not fetched yet: use Test or Refresh Toolbox.")
+            return
+        self._fill_tree(cached.services)
+        self.statusLabel.setText(f"Cached: {self._summary(cached.services)}.")
+
+    # ------------------------------------------------------------------ add / edit / remove
+    def add_connection(self) -> None:
+        """Ask for a new connection and store it."""
+        dialog = ConnectionEditDialog(taken_names=tuple(c.name for c in self.store.all()),
+                                      parent=self)
+        if dialog.exec():
+            self.save(dialog.connection())
+
+    def save(self, connection: Connection, old_name: Optional[str] = None) -> None:
+        """Store a connection and show it selected."""
+        try:
+            self.store.save(connection, old_name=old_name)
+        except InvalidConnectionError as err:
+            QMessageBox.warning(self, "ArcGIS GP connection", str(err))
+            return
+        self.reload(select=connection.name)
+
+    def edit_connection(self) -> None:
+        """Edit the selected connection."""
+        conn = self.selected()
+        if conn is None or conn.source == SOURCE_ENVIRONMENT:
+            return
+        others = tuple(c.name for c in self.store.all() if c.name != conn.name)
+        dialog = ConnectionEditDialog(conn, taken_names=others, parent=self)
+        if dialog.exec():
+            self.save(dialog.connection(), old_name=conn.name)
+
+    def remove_connection(self, confirm: bool = True) -> None:
+        """Remove the selected connection (after asking) and its cache."""
+        conn = self.selected()
+        if conn is None or conn.source == SOURCE_ENVIRONMENT:
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self, "Remove connection",
+                f"Remove the connection '{conn.name}' and its algorithms from the toolbox?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.store.remove(conn.name)
+        if self.provider is not None:
+            self.provider.cache.remove(conn)
+            self.provider.refreshAlgorithms()
+        self.reload()
+
+    # ------------------------------------------------------------------ test / refresh
+    def test_connection(self) -> Optional[RefreshTask]:
+        """List the selected connection's tasks, fetched in the background."""
+        conn = self.selected()
+        if conn is None or self._task is not None:
+            return None
+        return self._start(conn, cache=None, verb="Testing")
+
+    def refresh_toolbox(self) -> None:
+        """Fetch the selected connection (or all) again and update the toolbox."""
+        if self.provider is None:
+            return
+        conn = self.selected()
+        names = [conn.name] if conn is not None else None
+        self.statusLabel.setText("Refreshing…")
+        self.refreshButton.setEnabled(False)
+
+        def done(outcome: dict) -> None:
+            errors = [f"{name}: {err}" for name, err in outcome.items() if err]
+            text = "Refresh failed: " + " ".join(errors) if errors else "Toolbox refreshed."
+            try:
+                self.refreshButton.setEnabled(True)
+                self._selection_changed()
+                self.statusLabel.setText(text)
+            except RuntimeError:  # the dialog was closed meanwhile
+                pass
+            self.refresh_finished.emit(text)
+
+        self.provider.refresh_in_background(names, on_done=done)
+
+    def _start(self, conn: Connection, cache: Optional[DescriptionCache], verb: str
+               ) -> RefreshTask:
+        task = RefreshTask([conn], cache)
+        self._task = task
+        self.testButton.setEnabled(False)
+        self.taskTree.clear()
+        self.statusLabel.setText(f"{verb} {conn.url} …")
+        task.done.append(lambda: self._test_done(conn, task))
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def _test_done(self, conn: Connection, task: RefreshTask) -> None:
+        self._task = None
+        error = task.outcome.get(conn.name)
+        services = task.services.get(conn.name, [])
+        try:
+            self.testButton.setEnabled(True)
+            if error:
+                self.statusLabel.setText(f"Test failed: {error}")
+            elif not task.outcome:
+                self.statusLabel.setText("Test cancelled.")
+            else:
+                self._fill_tree(services)
+                self.statusLabel.setText(f"Test succeeded: {self._summary(services)}.")
+        except RuntimeError:  # the dialog was closed meanwhile
+            return
+        self.test_finished.emit(self.statusLabel.text())
+
+    def _fill_tree(self, services) -> None:
+        self.taskTree.clear()
+        for service in services:
+            mode = "asynchronous" if service.is_async else "synchronous"
+            top = QTreeWidgetItem([service.name, mode])
+            top.setToolTip(0, service.url)
+            for task in service.tasks:
+                child = QTreeWidgetItem([task.label, task.name])
+                child.setToolTip(0, task.description or task.url)
+                top.addChild(child)
+            self.taskTree.addTopLevelItem(top)
+            top.setExpanded(True)
+        self.taskTree.resizeColumnToContents(0)
+
+    def task_names(self) -> list[str]:
+        """Return ``service/task`` for every task shown."""
+        names = []
+        for i in range(self.taskTree.topLevelItemCount()):
+            top = self.taskTree.topLevelItem(i)
+            for j in range(top.childCount()):
+                names.append(f"{top.text(0)}/{top.child(j).text(1)}")
+        return names
+
+    @staticmethod
+    def _summary(services) -> str:
+        count = sum(len(s.tasks) for s in services)
+        return f"{count} task{'s' if count != 1 else ''} in {len(services)} " \
+               f"service{'s' if len(services) != 1 else ''}"
+
+    def _show_help(self) -> None:
+        QMessageBox.information(self, "ArcGIS GP connections", HELP_TEXT)
