@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from .catalog import Service, Task
 from .errors import JobCancelled, JobDeleted, JobFailure, JobTimedOut, RestError
+from .values_out import apply_context
 
 NEW = "esriJobNew"
 SUBMITTED = "esriJobSubmitted"
@@ -171,6 +172,7 @@ class Job:
             self.scratch_dir.mkdir(parents=True, exist_ok=True)
             results = self.task.run(ctx, self.inputs)
             ctx.check()
+            results = apply_context(self.task, results, self.inputs.get("__context__"))
             with self.lock:
                 self.results = results
             elapsed = time.monotonic() - (self.started_at or time.monotonic())

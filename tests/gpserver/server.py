@@ -5,11 +5,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
 from .auth import Tokens
-from .catalog import Param, Service, Task
+from .catalog import FeatureLayerDef, Param, Service, Task
 from .faults import Faults
 from .features import FeatureStore
 from .httpd import GPHTTPServer
@@ -156,6 +157,22 @@ class GPServer:
     def output_value(self, job: Job, param: Param) -> Any:
         """The wire value of a job's output (with context outSR applied)."""
         return output_value(job, param)
+
+    def publish_hosted_layer(
+        self, name: str, feature_set: dict[str, Any], base_url: str
+    ) -> dict[str, Any]:
+        """Publish ``Hosted/<name>/FeatureServer/0`` (replacing one of that name)."""
+        item_id = uuid.uuid4().hex
+        self.features.add(
+            FeatureLayerDef(
+                f"Hosted/{name}", name, feature_set, "Created by a Spatial Analysis task.",
+                extra={"serviceItemId": item_id},
+            )
+        )
+        return {
+            "url": f"{base_url}/arcgis/rest/services/Hosted/{name}/FeatureServer/0",
+            "itemId": item_id,
+        }
 
     def expire_tokens(self) -> None:
         """Make every issued token expired (tests of refresh-and-retry)."""

@@ -30,6 +30,16 @@ POLYGON_SCHEMA: dict[str, Any] = {
     "features": [],
     "exceededTransferLimit": False,
 }
+RECORD_SCHEMA: dict[str, Any] = {
+    "displayFieldName": "",
+    "fields": [
+        {"name": "OBJECTID", "type": "esriFieldTypeOID", "alias": "OBJECTID"},
+        {"name": "Name", "type": "esriFieldTypeString", "alias": "Name", "length": 50},
+        {"name": "Value", "type": "esriFieldTypeDouble", "alias": "Value"},
+    ],
+    "features": [],
+    "exceededTransferLimit": False,
+}
 
 
 def _out(name: str, data_type: str, display: str, description: str, default: Any = None) -> Param:
@@ -122,10 +132,144 @@ def always_fails_task() -> Task:
     )
 
 
+# Every GP type of the seeds and of DESIGN.md's table: (type, default, choice list, extra).
+ECHO_TYPES: list[tuple[str, Any, tuple[str, ...]]] = [
+    ("GPString", "hello", ()),
+    ("GPBoolean", True, ()),
+    ("GPLong", 42, ()),
+    ("GPDouble", 3.5, ()),
+    ("GPDate", 1199145600000, ()),
+    ("GPLinearUnit", {"distance": 5.0, "units": "esriKilometers"}, ()),
+    ("GPArealUnit", {"area": 2.5, "units": "esriSquareKilometers"}, ()),
+    ("GPDataFile", None, ()),
+    ("GPRasterData", None, ()),
+    ("GPRasterDataLayer", None, ()),
+    ("GPFeatureRecordSetLayer", POINT_SCHEMA, ()),
+    ("GPRecordSet", RECORD_SCHEMA, ()),
+    ("GPMultiValue:GPString", ["a", "b"], ()),
+    ("GPMultiValue:GPDouble", [1.5, 2.5], ()),
+    ("GPMultiValue:GPLong", [1, 2, 3], ()),
+    ("GPSpatialReference", {"wkid": 4326}, ()),
+    ("GPExtent", {"xmin": -118.0, "ymin": 33.0, "xmax": -116.0, "ymax": 35.0,
+                  "spatialReference": {"wkid": 4326}}, ()),
+    ("GPEnvelope", {"xmin": -118.0, "ymin": 33.0, "xmax": -116.0, "ymax": 35.0,
+                    "spatialReference": {"wkid": 4326}}, ()),
+    ("Field", {"name": "Name", "type": "esriFieldTypeString", "alias": "Name",
+               "editable": True, "nullable": True, "length": 50}, ()),
+    ("GPValueTable", [["a", 1], ["b", 2]], ()),
+    ("GPComposite", None, ()),
+    ("GPSACellSize", None, ()),
+]
+
+
+def echo_all_types_task() -> Task:
+    """EchoAllTypes: In_<Type> -> Out_<Type> for every type (':' written as '_')."""
+    params: list[Param] = []
+    outs: list[Param] = []
+    types = list(ECHO_TYPES)
+    for data_type, default, choices in types:
+        suffix = data_type.replace(":", "_")
+        params.append(
+            Param(
+                f"In_{suffix}", data_type, IN, f"In {data_type}",
+                f"A {data_type} value, echoed to Out_{suffix}.", default,
+                choice_list=choices, category="Values",
+            )
+        )
+        outs.append(_out(f"Out_{suffix}", data_type, f"Out {data_type}",
+                         f"The In_{suffix} value."))
+    params.append(
+        Param(
+            "In_GPString_Choice", "GPString", IN, "In GPString with a choice list",
+            "A GPString restricted to a choice list.", "Second",
+            choice_list=("First", "Second", "Third"), category="Values",
+        )
+    )
+    outs.append(_out("Out_GPString_Choice", "GPString", "Out GPString with a choice list",
+                     "The In_GPString_Choice value."))
+    return Task(
+        "EchoAllTypes",
+        "Echo All Types",
+        "Echoes every input to the output of the same type: In_<Type> -> Out_<Type> ('"
+        ":' written '_'). Files and rasters are copied to the job's scratch folder.",
+        tuple(params + outs),
+        t.echo_all_types,
+    )
+
+
+def echo_raster_task() -> Task:
+    """EchoRaster."""
+    return Task(
+        "EchoRaster",
+        "Echo Raster",
+        "Reads the input raster with QGIS (GDAL) and returns it written as a GeoTIFF.",
+        (
+            Param("Input_Raster", "GPRasterDataLayer", IN, "Input Raster",
+                  "The raster ({'url'} or an uploaded {'itemID'}).", None, REQUIRED),
+            _out("Output_Raster", "GPRasterDataLayer", "Output Raster", "The raster, as GeoTIFF."),
+        ),
+        t.echo_raster,
+    )
+
+
+def echo_file_task() -> Task:
+    """EchoFile."""
+    return Task(
+        "EchoFile",
+        "Echo File",
+        "Returns the input file unchanged, from the job's scratch folder.",
+        (
+            Param("Input_File", "GPDataFile", IN, "Input File",
+                  "The file ({'url'} or an uploaded {'itemID'}).", None, REQUIRED),
+            _out("Output_File", "GPDataFile", "Output File", "A copy of the file."),
+        ),
+        t.echo_file,
+    )
+
+
+def create_buffers_task() -> Task:
+    """CreateBuffers of the Spatial Analysis service (the seeds' workflow)."""
+    return Task(
+        "CreateBuffers",
+        "Create Buffers",
+        "Creates polygons at the given distances around input features (Spatial Analysis). "
+        "With outputName the result is a new hosted feature layer; without, a feature "
+        "collection.",
+        (
+            Param("inputLayer", "GPFeatureRecordSetLayer", IN, "Input Layer",
+                  "The features to buffer: {'url': <feature layer>} or a feature collection.",
+                  None, REQUIRED),
+            Param("distances", "GPMultiValue:GPDouble", IN, "Distances",
+                  "One or more buffer distances (or use field).", []),
+            Param("field", "GPString", IN, "Field",
+                  "A field holding each feature's buffer distance.", None),
+            Param("units", "GPString", IN, "Units", "Units of the distances.", "Meters",
+                  choice_list=tuple(t.ANALYSIS_UNITS)),
+            Param("dissolveType", "GPString", IN, "Dissolve Type",
+                  "None keeps a buffer per feature; Dissolve merges buffers of one distance.",
+                  "None", choice_list=("None", "Dissolve")),
+            Param("ringType", "GPString", IN, "Ring Type",
+                  "Disks (overlapping) or Rings (only with Dissolve).", "Disks",
+                  choice_list=("Disks", "Rings")),
+            Param("outputName", "GPString", IN, "Output Name",
+                  "{'serviceProperties': {'name': ...}}: create a hosted feature layer.", None),
+            Param("context", "GPString", IN, "Context",
+                  "Environment settings, e.g. {'outSR': {'wkid': 3857}}.", None),
+            _out("bufferLayer", "GPFeatureRecordSetLayer", "Buffer Layer",
+                 "The buffers, or {'url', 'itemId'} of the new hosted layer."),
+        ),
+        t.create_buffers,
+        category="Use Proximity",
+    )
+
+
 def build_services(max_job_seconds: float = 3600.0) -> dict[str, Service]:
     """Return every GPServer service, keyed by lower-case name."""
-    demo = [buffer_task(), copy_task(), sleep_task(), always_fails_task()]
-    demo_sync = [buffer_task(), copy_task()]
+    demo = [
+        buffer_task(), copy_task(), sleep_task(), always_fails_task(), echo_all_types_task(),
+        echo_raster_task(), echo_file_task(),
+    ]
+    demo_sync = [buffer_task(), copy_task(), echo_all_types_task()]
     secure = [buffer_task(), sleep_task()]
     services = [
         Service(
@@ -142,6 +286,11 @@ def build_services(max_job_seconds: float = 3600.0) -> dict[str, Service]:
             "Secure/Analysis", ASYNC, {x.name: x for x in secure},
             "Asynchronous service that requires a token.",
             uploads=True, secure=True, max_job_seconds=max_job_seconds,
+        ),
+        Service(
+            "tasks", ASYNC, {x.name: x for x in [create_buffers_task()]},
+            "Spatial Analysis service (helperServices.analysis of the portal).",
+            uploads=True, max_job_seconds=max_job_seconds,
         ),
     ]
     return {s.name.lower(): s for s in services}

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
+import shutil
 import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsGeometry,
     QgsProject,
+    QgsRasterFileWriter,
+    QgsRasterLayer,
+    QgsRasterPipe,
     QgsUnitTypes,
     QgsVectorLayer,
 )
 
 from . import esri
-from .errors import JobDeleted, JobFailure, JobTimedOut
-from .gpvalues import LINEAR_UNITS
+from .errors import JobDeleted, JobFailure, JobTimedOut, RestError
+from .gpvalues import LINEAR_UNITS, loads_lenient
 from .jobs import JobContext
 from .qgisenv import run_algorithm, vector_output
+from .uploads import safe_filename
 
 BUFFER_SEGMENTS = 16
+SCRATCH_URL = re.compile(r"/jobs/(?P<job>j[0-9a-f]+)/scratch/(?P<file>[^/]+)$")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -204,3 +216,272 @@ def always_fails(ctx: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
     """AlwaysFails: fail with the given message."""
     ctx.message("About to fail, as asked.")
     raise JobFailure(inputs.get("Message") or "This task always fails.")
+
+
+# --------------------------------------------------------------------------- files and rasters
+def input_file(ctx: JobContext, value: dict[str, Any]) -> Path:
+    """Return a local path for a GPDataFile/raster input ({'itemID'} or {'url'})."""
+    if value.get("itemID"):
+        try:
+            return ctx.server.uploads.get(str(value["itemID"])).path
+        except RestError as exc:
+            raise JobFailure(
+                f"ERROR 000732: Uploaded item {value['itemID']!r} does not exist."
+            ) from exc
+    url = str(value.get("url") or "")
+    parsed = urllib.parse.urlsplit(url)
+    match = SCRATCH_URL.search(parsed.path)
+    if match:
+        job = ctx.server.jobs.get(match.group("job"))
+        if job is not None:
+            path = job.scratch_dir / urllib.parse.unquote(match.group("file"))
+            if path.is_file():
+                return path
+    if parsed.scheme not in ("http", "https"):
+        raise JobFailure(f"ERROR 000732: Cannot read {url!r}: only http(s) URLs and itemIDs work.")
+    name = safe_filename(urllib.parse.unquote(parsed.path.rsplit("/", 1)[-1]) or "input.dat")
+    folder = ctx.scratch_dir.parent / "inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp, target.open("wb") as out:  # noqa: S310
+            shutil.copyfileobj(resp, out)
+    except Exception as exc:  # noqa: BLE001 - any failure to fetch the input fails the job
+        raise JobFailure(f"ERROR 000732: Cannot download {url}: {exc}") from exc
+    return target
+
+
+def echo_file(ctx: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    """EchoFile: the input file copied to the job's scratch folder."""
+    return {"Output_File": copy_to_scratch(ctx, inputs["Input_File"])}
+
+
+def copy_to_scratch(ctx: JobContext, value: dict[str, Any]) -> dict[str, Any]:
+    """Copy a file input to the scratch folder and return its output value {'url'}."""
+    source = input_file(ctx, value)
+    target = ctx.scratch_dir / source.name
+    shutil.copyfile(source, target)
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    ctx.message(f"Copied {source.name} ({target.stat().st_size} bytes, sha256 {digest[:16]}...).")
+    return {"url": ctx.scratch_url(target.name)}
+
+
+def echo_raster(ctx: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    """EchoRaster: the input raster read by QGIS and written again as a GeoTIFF."""
+    return {"Output_Raster": raster_to_scratch(ctx, inputs["Input_Raster"])}
+
+
+def raster_to_scratch(ctx: JobContext, value: dict[str, Any]) -> dict[str, Any]:
+    """Read a raster input with QGIS/GDAL, write it as GeoTIFF to scratch, return {url, format}."""
+    source = input_file(ctx, value)
+    layer = QgsRasterLayer(str(source), source.stem, "gdal")
+    if not layer.isValid():
+        raise JobFailure(
+            f"ERROR 000732: Input Raster: Dataset {source.name} does not exist or is not supported."
+        )
+    target = ctx.scratch_dir / (source.stem + ".tif")
+    if target == source:
+        target = ctx.scratch_dir / (source.stem + "_out.tif")
+    writer = QgsRasterFileWriter(str(target))
+    writer.setOutputFormat("GTiff")
+    pipe = QgsRasterPipe()
+    provider = layer.dataProvider()
+    if not pipe.set(provider.clone()):
+        raise JobFailure("ERROR 999999: Cannot read the raster's data.")
+    error = writer.writeRaster(
+        pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs()
+    )
+    if error != QgsRasterFileWriter.NoError:
+        raise JobFailure(f"ERROR 999999: Writing the raster failed (code {int(error)}).")
+    ctx.message(
+        f"Raster {source.name}: {provider.xSize()} x {provider.ySize()} cells, "
+        f"{provider.bandCount()} band(s), {provider.crs().authid() or 'unknown CRS'}."
+    )
+    return {"url": ctx.scratch_url(target.name), "format": "tif"}
+
+
+# --------------------------------------------------------------------------- EchoAllTypes
+def echo_all_types(ctx: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    """EchoAllTypes: every In_<Type> value to Out_<Type> (files and rasters copied)."""
+    out: dict[str, Any] = {}
+    for param in ctx.task.inputs:
+        value = inputs.get(param.name)
+        name = "Out_" + param.name[3:]
+        if value is None:
+            out[name] = None
+            continue
+        if param.data_type == "GPDataFile":
+            value = copy_to_scratch(ctx, value)
+        elif param.data_type in ("GPRasterData", "GPRasterDataLayer"):
+            value = raster_to_scratch(ctx, value)
+            if param.data_type == "GPRasterData":
+                value.pop("format", None)
+        elif param.data_type in ("GPFeatureRecordSetLayer", "GPRecordSet"):
+            fs = input_features(ctx, value)
+            if param.data_type == "GPFeatureRecordSetLayer":
+                to_layer(fs)  # validates every geometry
+            value = {k: v for k, v in fs.items() if k != "exceededTransferLimit"}
+            value.setdefault("features", [])
+            value["exceededTransferLimit"] = False
+        out[name] = value
+    ctx.message(f"Echoed {sum(v is not None for v in out.values())} value(s).")
+    return out
+
+
+# --------------------------------------------------------------------------- Spatial Analysis
+ANALYSIS_UNITS = {
+    "Meters": "esriMeters",
+    "Kilometers": "esriKilometers",
+    "Feet": "esriFeet",
+    "Yards": "esriYards",
+    "Miles": "esriMiles",
+    "NauticalMiles": "esriNauticalMiles",
+}
+
+
+def output_service_name(value: Any) -> str | None:
+    """The new service's name from outputName ({'serviceProperties': {'name'}} or a string)."""
+    if value in (None, ""):
+        return None
+    data = value
+    if isinstance(value, str):
+        try:
+            data = loads_lenient(value)
+        except ValueError:
+            data = value
+    if isinstance(data, dict):
+        name = (data.get("serviceProperties") or {}).get("name") or (
+            data.get("itemProperties") or {}
+        ).get("title")
+    else:
+        name = str(data)
+    if not name or not str(name).strip():
+        raise JobFailure("ERROR 000735: outputName has no service name.")
+    return re.sub(r"[^A-Za-z0-9_]+", "_", str(name).strip())
+
+
+def create_buffers(ctx: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    """CreateBuffers (Spatial Analysis): buffers at each distance, optionally dissolved."""
+    fs = input_features(ctx, inputs["inputLayer"])
+    distances = inputs.get("distances") or []
+    field = inputs.get("field")
+    units = inputs.get("units") or "Meters"
+    dissolve = (inputs.get("dissolveType") or "None") == "Dissolve"
+    rings = (inputs.get("ringType") or "Disks") == "Rings"
+    if not distances and not field:
+        raise JobFailure("ERROR 000735: Either distances or field must be given.")
+    if field:
+        names = {f["name"].lower(): f["name"] for f in fs.get("fields") or []}
+        if field.lower() not in names:
+            raise JobFailure(f"ERROR 000728: Field {field} does not exist within the table.")
+    esri_units = ANALYSIS_UNITS[units]
+    layer = to_layer(fs)
+    if layer.featureCount() == 0:
+        raise JobFailure("ERROR 000117: The input layer has no features.")
+    ctx.message(f"Buffering {layer.featureCount()} feature(s) at {distances or field} {units}.")
+    pieces: list[tuple[float, QgsVectorLayer]] = []
+    if field:
+        pieces = _buffer_by_field(ctx, fs, names[field.lower()], esri_units, dissolve)
+    else:
+        for i, d in enumerate(sorted(distances)):
+            ctx.check()
+            ctx.progress(100.0 * i / len(distances), f"Buffering at {d:g} {units}")
+            meters = float(d) * LINEAR_UNITS[esri_units]
+            pieces.append((float(d), buffer_layer(ctx, layer, meters, dissolve)))
+    result = _merge_buffers(pieces, units, rings, keep_attributes=not dissolve)
+    result["spatialReference"] = fs.get("spatialReference") or result.get("spatialReference")
+    ctx.progress(100.0, "Writing the output")
+    name = output_service_name(inputs.get("outputName"))
+    if name is None:
+        return {"bufferLayer": feature_collection(result, "Buffers")}
+    value = ctx.server.publish_hosted_layer(name, result, ctx.job.base_url)
+    ctx.message(f"Created the hosted feature layer {name}.")
+    return {"bufferLayer": value}
+
+
+def _buffer_by_field(
+    ctx: JobContext, fs: dict[str, Any], field: str, esri_units: str, dissolve: bool
+) -> list[tuple[float, QgsVectorLayer]]:
+    groups: dict[float, list[dict[str, Any]]] = {}
+    for feat in fs.get("features") or []:
+        value = (feat.get("attributes") or {}).get(field)
+        if value is None:
+            continue
+        groups.setdefault(float(value), []).append(feat)
+    out = []
+    for distance, feats in sorted(groups.items()):
+        ctx.check()
+        sub = dict(fs, features=feats)
+        layer = to_layer(sub)
+        meters = distance * LINEAR_UNITS[esri_units]
+        out.append((distance, buffer_layer(ctx, layer, meters, dissolve)))
+    return out
+
+
+def _merge_buffers(
+    pieces: list[tuple[float, QgsVectorLayer]], units: str, rings: bool, keep_attributes: bool
+) -> dict[str, Any]:
+    """One FeatureSet of every buffer: OBJECTID, [input attributes], BUFF_DIST, BUFF_UNITS."""
+    merged: dict[str, Any] | None = None
+    features: list[dict[str, Any]] = []
+    previous: QgsGeometry | None = None
+    for distance, layer in pieces:
+        fs = esri.feature_set_from_layer(
+            layer,
+            drop_fields=set() if keep_attributes else {f.name() for f in layer.fields()},
+            extra_fields=[
+                {"name": "BUFF_DIST", "type": "esriFieldTypeDouble", "alias": "BUFF_DIST"},
+                {"name": "BUFF_UNITS", "type": "esriFieldTypeString", "alias": "BUFF_UNITS",
+                 "length": 20},
+            ],
+            extra_values=lambda feat, n, d=distance: {"BUFF_DIST": d, "BUFF_UNITS": units},
+        )
+        if rings and not keep_attributes:
+            union = QgsGeometry.unaryUnion([f.geometry() for f in layer.getFeatures()])
+            ring = union.difference(previous) if previous is not None else union
+            previous = union
+            for item in fs["features"]:
+                item["geometry"] = esri.geometry_to_esri(ring, False, False)
+        if merged is None:
+            merged = fs
+        features.extend(fs["features"])
+    assert merged is not None
+    for n, item in enumerate(features, start=1):
+        item["attributes"]["OBJECTID"] = n
+    merged["features"] = features
+    return merged
+
+
+def feature_collection(fs: dict[str, Any], name: str) -> dict[str, Any]:
+    """Wrap a FeatureSet as a FeatureCollection (layerDefinition + featureSet)."""
+    return {
+        "layerDefinition": {
+            "name": name,
+            "type": "Feature Layer",
+            "geometryType": fs.get("geometryType"),
+            "objectIdField": "OBJECTID",
+            "fields": fs.get("fields", []),
+            "drawingInfo": {
+                "renderer": {
+                    "type": "simple",
+                    "symbol": {
+                        "type": "esriSFS",
+                        "style": "esriSFSSolid",
+                        "color": [252, 193, 184, 160],
+                        "outline": {
+                            "type": "esriSLS", "style": "esriSLSSolid",
+                            "color": [110, 110, 110, 255], "width": 0.7,
+                        },
+                    },
+                }
+            },
+            "templates": [],
+        },
+        "featureSet": {
+            "displayFieldName": "",
+            "geometryType": fs.get("geometryType"),
+            "spatialReference": fs.get("spatialReference"),
+            "features": fs.get("features", []),
+            "exceededTransferLimit": False,
+        },
+    }
