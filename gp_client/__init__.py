@@ -1,1 +1,45 @@
-"""gp_client: a pure-Python client for ArcGIS REST geoprocessing services (no QGIS, no Qt)."""
+"""gp_client: a pure-Python client for ArcGIS REST geoprocessing services (no QGIS, no Qt).
+
+Modules: transport (HTTP), auth (tokens), client (JSON, retries, files), errors, model
+(descriptions), values (GP data types), discovery, jobs (execute, submit, wait), toolbox
+(``import_toolbox``). Logging goes to the ``arcgis_gp.gp_client`` logger.
+"""
+
+from .auth import NoAuth, TokenAuth, UserPasswordAuth
+from .client import GPClient
+from .errors import (
+    AuthError,
+    DeadlineError,
+    GPError,
+    JobCancelledError,
+    JobError,
+    JobFailedError,
+    JobTimedOutError,
+    ServerError,
+)
+from .jobs import Context, ExecuteResult, Job, JobStatus, Message, execute, submit
+from .toolbox import Toolbox, import_toolbox
+
+__all__ = [
+    "AuthError",
+    "Context",
+    "DeadlineError",
+    "ExecuteResult",
+    "GPClient",
+    "GPError",
+    "Job",
+    "JobCancelledError",
+    "JobError",
+    "JobFailedError",
+    "JobStatus",
+    "JobTimedOutError",
+    "Message",
+    "NoAuth",
+    "ServerError",
+    "TokenAuth",
+    "Toolbox",
+    "UserPasswordAuth",
+    "execute",
+    "import_toolbox",
+    "submit",
+]

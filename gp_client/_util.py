@@ -1,0 +1,116 @@
+"""Private helpers: the package logger, URL handling and secret redaction."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+#: The one logger of the package (fixed name, whatever name the package is imported under).
+LOGGER = logging.getLogger("arcgis_gp.gp_client")
+
+# Query or form keys whose values are secrets (compared case-insensitively).
+SECRET_KEYS = frozenset(
+    {
+        "token",
+        "password",
+        "pass",
+        "key",
+        "apikey",
+        "api_key",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "x-esri-authorization",
+        "authorization",
+    }
+)
+
+_KEYS_RE = "|".join(sorted((re.escape(k) for k in SECRET_KEYS), key=len, reverse=True))
+# token=abc / password=abc in query strings, form bodies and free text
+_KV_RE = re.compile(r"(?i)\b(" + _KEYS_RE + r")=([^&\s\"'<>]+)")
+# "token": "abc" in JSON text
+_JSON_RE = re.compile(r"(?i)(\"(?:" + _KEYS_RE + r")\"\s*:\s*)\"[^\"]*\"")
+# Authorization: Bearer abc
+_BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+
+MASK = "***"
+
+
+def redact_url(url: str) -> str:
+    """Return the URL without user info and without secret query parameters."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+                if k.lower() not in SECRET_KEYS]
+        query = urlencode(kept)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Mask known secrets and anything that looks like a token or password in text."""
+    if not text:
+        return text
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, MASK)
+    text = _KV_RE.sub(lambda m: m.group(1) + "=" + MASK, text)
+    text = _JSON_RE.sub(lambda m: m.group(1) + '"' + MASK + '"', text)
+    return _BEARER_RE.sub(lambda m: m.group(1) + " " + MASK, text)
+
+
+def origin_of(url: str) -> str:
+    """Return scheme://host:port of a URL, with the default port made explicit."""
+    parts = urlsplit(url)
+    scheme = (parts.scheme or "").lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {"http": 80, "https": 443}.get(scheme, 0)
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+def strip_query(url: str) -> str:
+    """Return the URL without query string, fragment and trailing slashes."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def excerpt(body: bytes | str, limit: int = 200) -> str:
+    """Return a short single-line excerpt of a response body."""
+    if isinstance(body, bytes):
+        body = body[: limit * 4].decode("utf-8", errors="replace")
+    text = " ".join(body.split())
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+def snake_case(name: str) -> str:
+    """Turn a published task name (BufferFeatures, Buffer_Features, buffer-2) into snake_case."""
+    name = re.sub(r"[^0-9A-Za-z]+", "_", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
+    name = re.sub(r"([0-9])([A-Z][a-z])", r"\1_\2", name)
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    name = re.sub(r"_+", "_", name).strip("_").lower()
+    if not name:
+        name = "task"
+    if name[0].isdigit():
+        name = "task_" + name
+    return name

@@ -1,0 +1,442 @@
+"""GPClient: JSON requests with authentication, retries and one error hierarchy; files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import mimetypes
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import unquote, urlsplit
+
+from ._util import LOGGER, excerpt, redact_text, redact_url
+from .auth import Auth, NoAuth
+from .errors import (
+    AuthError,
+    BadInputError,
+    CapabilityError,
+    GPError,
+    HTTPError,
+    InvalidTokenError,
+    NetworkError,
+    NotJSONError,
+    ServerError,
+    TokenRequiredError,
+    error_from_json,
+    not_json_error,
+)
+from .transport import RequestsTransport, Response, Transport
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+class GPClient:
+    """Talks JSON to ArcGIS REST endpoints.
+
+    - every request has a timeout (``timeout`` seconds; ``execute_timeout`` for execute);
+    - GET requests are retried ``retries`` times with exponential backoff on network errors
+      and HTTP 502/503/504; POST requests (submitJob, execute, uploads) are never repeated,
+      except for one retry after the server rejected the token (498/499), which means the
+      request was not acted on;
+    - an ArcGIS error body becomes a :class:`ServerError` (or an :class:`AuthError`), HTML or
+      other text a :class:`NotJSONError`, other HTTP errors an :class:`HTTPError`.
+    """
+
+    def __init__(self, *, transport: Optional[Transport] = None, auth: Optional[Auth] = None,
+                 timeout: float = 60.0, retries: int = 3, backoff: float = 0.25,
+                 execute_timeout: Optional[float] = None) -> None:
+        self.transport = transport if transport is not None else RequestsTransport()
+        self.auth = auth if auth is not None else NoAuth()
+        self.timeout = float(timeout)
+        self.execute_timeout = float(execute_timeout) if execute_timeout else max(
+            self.timeout, 600.0)
+        self.retries = max(0, int(retries))
+        self.backoff = float(backoff)
+        self._versions: dict[str, Optional[float]] = {}
+        self._services: dict[str, dict] = {}
+
+    def __repr__(self) -> str:
+        """Show the auth strategy (which hides its secrets) and the settings."""
+        return (f"GPClient(auth={self.auth!r}, timeout={self.timeout:g}, "
+                f"retries={self.retries})")
+
+    # -- JSON --------------------------------------------------------------------------
+
+    def get_json(self, url: str, params: Optional[dict] = None) -> dict:
+        """GET ``url`` with ``f=json`` and return the JSON object (retried on transient errors)."""
+        return self.call_json("GET", url, params=params)
+
+    def post_json(self, url: str, data: Optional[dict] = None,
+                  files: Optional[dict] = None) -> dict:
+        """POST a form (or multipart with ``files``) with ``f=json``; never silently repeated."""
+        return self.call_json("POST", url, data=data, files=files)
+
+    def call_json(self, method: str, url: str, *, params: Optional[dict] = None,
+                  data: Optional[dict] = None, files: Optional[dict] = None,
+                  authenticate: bool = True, retry: Optional[bool] = None,
+                  timeout: Optional[float] = None) -> dict:
+        """Send one JSON request; ``retry`` defaults to True for GET and False otherwise."""
+        method = method.upper()
+        retry = (method == "GET") if retry is None else retry
+        params = dict(params or {})
+        data = dict(data) if data is not None else None
+        if method == "GET" or data is None:
+            params.setdefault("f", "json")
+        else:
+            data.setdefault("f", "json")
+        with self._scrubbing():
+            for attempt in (0, 1):
+                headers = self._auth_headers(method, url, authenticate, discover=True)
+                resp = self._send(method, url, params=params or None, data=data, files=files,
+                                  headers=headers, timeout=timeout, retry=retry)
+                try:
+                    return self._parse_json(resp, url)
+                except AuthError as exc:
+                    if attempt == 0 and authenticate and self.auth.on_auth_error(
+                            self, url, exc):
+                        LOGGER.debug("Retrying %s once after %s", redact_url(url), exc.code)
+                        _rewind(files)
+                        continue
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- files -------------------------------------------------------------------------
+
+    def download(self, url: str, folder: str | os.PathLike, filename: Optional[str] = None
+                 ) -> Path:
+        """Stream ``url`` into ``folder`` under a safe, new file name; return the path.
+
+        The name is ``filename`` if given, else the server's Content-Disposition name, else
+        the last part of the URL, cleaned of directories and odd characters. An existing
+        file is never overwritten: ``name_1.ext``, ``name_2.ext``... are used instead.
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        part = folder / f".gp_client-{uuid.uuid4().hex}.part"
+        try:
+            with self._scrubbing():
+                resp = None
+                for attempt in (0, 1):
+                    headers = self._auth_headers("GET", url, True, discover=False)
+                    resp = self._send("GET", url, headers=headers, retry=True,
+                                      stream_to=str(part))
+                    try:
+                        self._check_download(resp, url, part)
+                        break
+                    except AuthError as exc:
+                        if attempt == 0 and self.auth.on_auth_error(self, url, exc):
+                            continue
+                        raise
+                name = safe_filename(filename or _disposition_name(resp) or _url_name(url))
+                target = _reserve(folder, name)
+                os.replace(part, target)
+                LOGGER.debug("Downloaded %s to %s", redact_url(url), target)
+                return target
+        finally:
+            with contextlib.suppress(OSError):
+                part.unlink()
+
+    def upload(self, service_url: str, path: str | os.PathLike,
+               description: Optional[str] = None) -> str:
+        """Upload a local file to the service (``uploads/upload``) and return its itemID."""
+        p = Path(path)
+        if not p.is_file():
+            raise BadInputError(f"Cannot upload {str(p)!r}: no such file. Give the path of an "
+                                "existing file.")
+        svc = service_root(service_url)
+        info = self.service_json(svc)
+        caps = [c.strip().lower() for c in str(info.get("capabilities") or "").split(",")]
+        if "uploads" not in caps:
+            raise CapabilityError(
+                f"The service {redact_url(svc)} does not allow uploads (capabilities: "
+                f"{info.get('capabilities') or 'none'}). Pass the file by URL instead, or ask "
+                "the server administrator to enable uploads.", url=svc)
+        ctype = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+        data = {"f": "json"}
+        if description:
+            data["description"] = description
+        with p.open("rb") as fh:
+            body = self.call_json("POST", svc + "/uploads/upload", data=data,
+                                  files={"file": (p.name, fh, ctype)},
+                                  timeout=max(self.timeout, 300.0))
+        item = body.get("item") or {}
+        item_id = item.get("itemID") or item.get("itemId")
+        if not body.get("success", True) or not item_id:
+            raise ServerError(f"Upload to {redact_url(svc)} returned no item ID: "
+                              f"{excerpt(json.dumps(body))}", url=svc)
+        LOGGER.debug("Uploaded %s as item %s", p.name, item_id)
+        return str(item_id)
+
+    # -- service facts -----------------------------------------------------------------
+
+    def service_json(self, service_url: str) -> dict:
+        """The service's JSON description (cached for the life of the client)."""
+        svc = service_root(service_url)
+        if svc not in self._services:
+            self._services[svc] = self.get_json(svc)
+        return self._services[svc]
+
+    def service_version(self, url: str) -> Optional[float]:
+        """The ``currentVersion`` of the service that ``url`` belongs to (None if unknown)."""
+        svc = service_root(url)
+        if svc not in self._versions:
+            try:
+                ver = self.service_json(svc).get("currentVersion")
+            except GPError as exc:
+                LOGGER.debug("No version for %s: %s", redact_url(svc), exc)
+                ver = None
+            self._versions[svc] = parse_version(ver)
+        return self._versions[svc]
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets of the auth strategy (masked in every error this client raises)."""
+        try:
+            return tuple(s for s in self.auth.secrets() if s)
+        except Exception:  # noqa: BLE001 - a broken auth object must not hide the real error
+            return ()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _auth_headers(self, method: str, url: str, authenticate: bool, *, discover: bool
+                      ) -> dict:
+        if not authenticate:
+            return {}
+        return dict(self.auth.headers_for(self, method, url, discover=discover))
+
+    def _send(self, method: str, url: str, *, params: Optional[dict] = None,
+              data: Optional[dict] = None, files: Optional[dict] = None,
+              headers: Optional[dict] = None, timeout: Optional[float] = None,
+              retry: bool = False, stream_to: Optional[str] = None) -> Response:
+        attempts = 1 + (self.retries if retry else 0)
+        timeout = float(timeout) if timeout else self.timeout
+        for i in range(attempts):
+            start = time.monotonic()
+            try:
+                resp = self.transport.send(method, url, params=params, data=data, files=files,
+                                           headers=headers, timeout=timeout,
+                                           stream_to=stream_to)
+            except NetworkError as exc:
+                ms = (time.monotonic() - start) * 1000
+                if i + 1 < attempts:
+                    delay = self._delay(i)
+                    LOGGER.debug("%s %s failed after %.0f ms (%s); retry %d/%d in %.2f s",
+                                 method, redact_url(url), ms, exc, i + 1, attempts - 1, delay)
+                    time.sleep(delay)
+                    continue
+                if attempts > 1:
+                    raise NetworkError(f"{exc} (gave up after {attempts} attempts)",
+                                       url=url, timeout=exc.timeout) from None
+                if method != "GET":
+                    raise NetworkError(
+                        f"{exc} The {method} request was not repeated: the server may have "
+                        "received it, and repeating it could run the task twice.",
+                        url=url, timeout=exc.timeout) from None
+                raise
+            ms = (time.monotonic() - start) * 1000
+            LOGGER.debug("%s %s -> %d (%.0f ms, %d bytes)", method,
+                         _loggable(url, params), resp.status, ms, len(resp.body))
+            if resp.status in RETRY_STATUSES and i + 1 < attempts:
+                delay = max(self._delay(i), _retry_after(resp))
+                LOGGER.debug("HTTP %d from %s; retry %d/%d in %.2f s", resp.status,
+                             redact_url(url), i + 1, attempts - 1, delay)
+                time.sleep(delay)
+                continue
+            return resp
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _delay(self, attempt: int) -> float:
+        return min(8.0, self.backoff * (2 ** attempt))
+
+    def _parse_json(self, resp: Response, url: str) -> dict:
+        body = resp.body
+        try:
+            obj = json.loads(body.decode("utf-8-sig")) if body.strip() else None
+        except (ValueError, UnicodeDecodeError) as exc:
+            obj = None
+            bad = str(exc).split(":")[0]
+        else:
+            bad = "" if obj is not None else "empty body"
+        err = error_from_json(obj, url)
+        if err is not None:
+            raise err
+        if resp.status in (498, 499):
+            cls = InvalidTokenError if resp.status == 498 else TokenRequiredError
+            raise cls(f"HTTP {resp.status} from {redact_url(url)}: the token was "
+                      f"{'rejected' if resp.status == 498 else 'missing'}. Check the "
+                      "credentials.", code=resp.status, url=url)
+        if resp.status >= 400:
+            raise HTTPError(
+                f"HTTP {resp.status} from {redact_url(url)}: {excerpt(body) or 'no body'!r}."
+                f"{_status_hint(resp.status)}", status=resp.status, url=url,
+                excerpt=excerpt(body))
+        if obj is None:
+            raise not_json_error(body, url, resp.status, resp.content_type, bad)
+        if not isinstance(obj, dict):
+            raise NotJSONError(
+                f"Expected a JSON object from {redact_url(url)} but got "
+                f"{type(obj).__name__}: {excerpt(body)!r}.", url=url, excerpt=excerpt(body))
+        return obj
+
+    def _check_download(self, resp: Response, url: str, part: Path) -> None:
+        head = b""
+        with contextlib.suppress(OSError), part.open("rb") as fh:
+            head = fh.read(64 * 1024)
+        if resp.status >= 400 or resp.status in (498, 499):
+            probe = Response(resp.status, resp.headers, head, resp.url)
+            self._parse_json(probe, url)  # raises the matching error
+            raise HTTPError(f"HTTP {resp.status} from {redact_url(url)}", status=resp.status,
+                            url=url)
+        if "json" in resp.content_type.lower() and head.lstrip().startswith(b"{") \
+                and b'"error"' in head:
+            try:
+                obj = json.loads(head.decode("utf-8-sig"))
+            except ValueError:
+                return
+            err = error_from_json(obj, url)
+            if err is not None:
+                raise err
+
+    @contextlib.contextmanager
+    def _scrubbing(self) -> Iterator[None]:
+        """Mask this client's secrets in any GPError leaving the block."""
+        try:
+            yield
+        except GPError as exc:
+            _scrub(exc, self.secrets())
+            raise
+
+
+def _scrub(exc: GPError, secrets: tuple[str, ...]) -> None:
+    if not secrets:
+        return
+    exc.args = tuple(redact_text(a, secrets) if isinstance(a, str) else a for a in exc.args)
+    for attr in ("message", "excerpt", "url"):
+        val = getattr(exc, attr, None)
+        if isinstance(val, str):
+            setattr(exc, attr, redact_text(val, secrets))
+    if isinstance(getattr(exc, "details", None), tuple):
+        exc.details = tuple(redact_text(d, secrets) for d in exc.details)
+
+
+def _rewind(files: Optional[dict]) -> None:
+    for spec in (files or {}).values():
+        fh = spec[1] if isinstance(spec, tuple) else spec
+        with contextlib.suppress(Exception):
+            fh.seek(0)
+
+
+def _loggable(url: str, params: Optional[dict]) -> str:
+    if not params:
+        return redact_url(url)
+    from urllib.parse import urlencode
+
+    short = {k: (v if len(str(v)) <= 80 else str(v)[:77] + "...") for k, v in params.items()}
+    return redact_url(url + ("&" if "?" in url else "?") + urlencode(short))
+
+
+def _retry_after(resp: Response) -> float:
+    value = resp.header("Retry-After")
+    try:
+        return min(10.0, max(0.0, float(value)))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _status_hint(status: int) -> str:
+    if status == 404:
+        return " Check the URL: the resource does not exist."
+    if status in (401, 403):
+        return " The server refused access: check the credentials."
+    if status >= 500:
+        return " The server had a problem; try again later."
+    return ""
+
+
+def service_root(url: str) -> str:
+    """Return the GPServer service URL for a service, task or job URL (query removed)."""
+    clean = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    m = re.search(r"/GPServer(?=/|$)", clean, flags=re.IGNORECASE)
+    if m:
+        return clean[: m.end()]
+    return clean
+
+
+def parse_version(value: Any) -> Optional[float]:
+    """Turn currentVersion (10.61, "10.6.1", 11.3) into a comparable float (10.61, 11.3)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    m = re.match(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?", text)
+    if not m:
+        return None
+    major, minor, patch = m.group(1), m.group(2) or "0", m.group(3)
+    if patch is not None:
+        return float(f"{major}.{minor}{patch}")
+    return float(f"{major}.{minor}")
+
+
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                     *(f"lpt{i}" for i in range(1, 10))}
+
+
+def safe_filename(name: str, default: str = "download") -> str:
+    """Return a file name with no directory part, no traversal and no odd characters."""
+    name = unquote(str(name or ""))
+    name = re.split(r"[\\/]", name)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name)
+    name = re.sub(r"[^\w.\- ()+,=@]", "_", name, flags=re.UNICODE)
+    name = name.strip(" .")
+    if not name or set(name) <= {"_", "."}:
+        name = default
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    if stem.lower() in _WINDOWS_RESERVED:
+        stem = "_" + stem
+    if len(ext) > 16:
+        stem, ext = name, ""
+    stem = stem[: 149 - len(ext)]
+    return f"{stem}.{ext}" if ext else stem
+
+
+def _url_name(url: str) -> str:
+    path = urlsplit(url).path.rstrip("/")
+    return path.rsplit("/", 1)[-1] if path else ""
+
+
+def _disposition_name(resp: Optional[Response]) -> str:
+    if resp is None:
+        return ""
+    cd = resp.header("Content-Disposition")
+    if not cd:
+        return ""
+    m = re.search(r"filename\*\s*=\s*[^']*'[^']*'([^;]+)", cd, flags=re.IGNORECASE)
+    if m:
+        return unquote(m.group(1).strip().strip('"'))
+    m = re.search(r'filename\s*=\s*"([^"]*)"', cd, flags=re.IGNORECASE) or re.search(
+        r"filename\s*=\s*([^;]+)", cd, flags=re.IGNORECASE)
+    return m.group(1).strip() if m else ""
+
+
+def _reserve(folder: Path, name: str) -> Path:
+    """Create (exclusively) a new empty file for ``name`` in folder, adding _1, _2... if taken."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    for n in range(0, 10000):
+        candidate = name if n == 0 else (f"{stem}_{n}.{ext}" if ext else f"{stem}_{n}")
+        path = folder / candidate
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise GPError(f"Could not find a free file name for {name!r} in {folder}")

@@ -1,0 +1,185 @@
+"""Finding GP services: services directories, folders, GPServer services, tasks, portals."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from ._util import LOGGER, redact_url, strip_query
+from .client import GPClient, service_root
+from .errors import BadInputError, GPError
+from .model import ServiceDescription, TaskDescription
+
+ARCGIS_ONLINE_HOSTS = ("arcgis.com",)
+
+
+def discover(client: GPClient, url: str) -> list[ServiceDescription]:
+    """Every GP service (tasks filled in) reachable from ``url``.
+
+    ``url`` may be a services directory (``.../rest/services``, or a server root such as
+    ``https://host/arcgis``), a folder, one GPServer service or task, or a portal
+    (``.../sharing/rest``, ``https://www.arcgis.com``): then the GPServer helper services of
+    ``portals/self``. A service that cannot be read is logged and skipped.
+    """
+    url = _clean(url)
+    kind = classify(url)
+    if kind in ("service", "task"):
+        return [service(client, url)]
+    if kind == "portal":
+        urls = helper_service_urls(portal_self(client, url))
+    else:
+        urls = service_urls(client, url)
+    out = []
+    for svc_url in urls:
+        try:
+            out.append(service(client, svc_url))
+        except GPError as exc:
+            LOGGER.warning("Skipping GP service %s: %s", redact_url(svc_url), exc)
+    return out
+
+
+def classify(url: str) -> str:
+    """One of "task", "service", "portal", "directory" for a URL."""
+    path = urlsplit(url).path.rstrip("/")
+    low = path.lower()
+    if re.search(r"/gpserver/[^/]+$", low):
+        return "task"
+    if low.endswith("/gpserver"):
+        return "service"
+    host = (urlsplit(url).hostname or "").lower()
+    if "/sharing/rest" in low or "/sharing" == low[-8:] or (
+            any(host == h or host.endswith("." + h) for h in ARCGIS_ONLINE_HOSTS)
+            and "/rest/services" not in low):
+        return "portal"
+    return "directory"
+
+
+def services_root(url: str) -> str:
+    """The ``.../rest/services`` URL of a server root, REST root, directory or folder URL."""
+    parts = urlsplit(_clean(url))
+    path = parts.path.rstrip("/")
+    low = path.lower()
+    idx = low.find("/rest/services")
+    if idx >= 0:
+        path = path[: idx + len("/rest/services")]
+    elif low.endswith("/rest"):
+        path = path + "/services"
+    else:
+        path = path + "/rest/services"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def service_urls(client: GPClient, url: str) -> list[str]:
+    """The GPServer service URLs in a services directory (all folders) or in one folder."""
+    url = _clean(url)
+    root = services_root(url)
+    start = url if "/rest/services" in urlsplit(url).path.lower() else root
+    seen_folders: set[str] = set()
+    out: list[str] = []
+    queue = [start]
+    while queue:
+        folder_url = queue.pop(0)
+        if folder_url in seen_folders:
+            continue
+        seen_folders.add(folder_url)
+        body = client.get_json(folder_url)
+        for svc in body.get("services") or []:
+            if not isinstance(svc, dict) or str(svc.get("type", "")).lower() != "gpserver":
+                continue
+            name = str(svc.get("name") or "").strip("/")
+            if not name:
+                continue
+            svc_url = f"{root}/{name}/GPServer"
+            if svc_url not in out:
+                out.append(svc_url)
+        if folder_url == root:
+            for folder in body.get("folders") or []:
+                if isinstance(folder, str) and folder:
+                    queue.append(f"{root}/{folder.strip('/')}")
+    return out
+
+
+def service(client: GPClient, url: str) -> ServiceDescription:
+    """The description of a GPServer service with all its task descriptions."""
+    svc_url = service_root(_clean(url))
+    if not svc_url.lower().endswith("/gpserver"):
+        raise BadInputError(f"{redact_url(url)} is not a GPServer service URL; it should end "
+                            "with /GPServer")
+    body = client.get_json(svc_url)
+    desc = ServiceDescription.from_json(body, url=svc_url)
+    tasks = []
+    for name in desc.task_names:
+        tasks.append(task(client, f"{svc_url}/{name}"))
+    return desc.with_tasks(tuple(tasks))
+
+
+def task(client: GPClient, url: str) -> TaskDescription:
+    """The description of one GP task."""
+    task_url = _clean(url)
+    body = client.get_json(task_url)
+    return TaskDescription.from_json(body, url=task_url)
+
+
+def portal_rest_url(url: str) -> str:
+    """The ``.../sharing/rest`` URL of a portal given by any of its URLs."""
+    parts = urlsplit(_clean(url))
+    path = parts.path.rstrip("/")
+    low = path.lower()
+    idx = low.find("/sharing")
+    if idx >= 0:
+        path = path[:idx] + "/sharing/rest"
+    else:
+        for suffix in ("/home", "/apps"):
+            if low.endswith(suffix):
+                path = path[: -len(suffix)]
+        path = path + "/sharing/rest"
+    return urlunsplit((parts.scheme or "https", parts.netloc, path, "", ""))
+
+
+def portal_self(client: GPClient, portal_url: str) -> dict:
+    """The ``portals/self`` JSON of a portal or ArcGIS Online."""
+    return client.get_json(portal_rest_url(portal_url) + "/portals/self")
+
+
+def helper_service_urls(portal: dict) -> list[str]:
+    """The GPServer service URLs among a portal's ``helperServices`` (analysis and others)."""
+    helpers = portal.get("helperServices") or {}
+    out: list[str] = []
+
+    def visit(value: object) -> None:
+        if isinstance(value, dict):
+            url = value.get("url")
+            if isinstance(url, str) and re.search(r"/GPServer(/|$)", url, re.IGNORECASE):
+                svc = service_root(url)
+                if svc not in out:
+                    out.append(svc)
+            for key, sub in value.items():
+                if key != "url" and isinstance(sub, (dict, list)):
+                    visit(sub)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    visit(helpers)
+    return out
+
+
+def _clean(url: str) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise BadInputError("Give the URL of an ArcGIS server, folder, GP service or portal")
+    url = url.strip()
+    if not re.match(r"^https?://", url, flags=re.IGNORECASE):
+        raise BadInputError(f"{redact_url(url)!r} is not an http(s) URL")
+    return strip_query(url)
+
+
+def arcpy_style_url(url: str) -> Optional[str]:
+    """Turn ArcPy's ``http://host/arcgis/services;Folder/Service`` into a GPServer REST URL."""
+    if ";" not in url:
+        return None
+    base, _, name = url.partition(";")
+    base = base.rstrip("/")
+    if base.lower().endswith("/services") and "/rest/" not in base.lower():
+        base = base[: -len("/services")] + "/rest/services"
+    return f"{base}/{name.strip('/')}/GPServer"

@@ -1,0 +1,189 @@
+"""One exception hierarchy for everything gp_client raises.
+
+Every message names the URL involved (with any token removed) and says what to do.
+No exception text ever holds a token, an API key or a password: URLs pass through
+``redact_url`` and server text through ``redact_text`` before they reach a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ._util import excerpt as _excerpt
+from ._util import redact_text, redact_url
+
+
+class GPError(Exception):
+    """Root of every error raised by gp_client."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        self.url = redact_url(url) if url else url
+        super().__init__(redact_text(message))
+
+    @property
+    def message_text(self) -> str:
+        """The message, as str(error) gives it."""
+        return str(self)
+
+
+class BadInputError(GPError, ValueError):
+    """A value given by the caller cannot be used (wrong type, unknown name, ...)."""
+
+
+class NetworkError(GPError):
+    """The server could not be reached, or the connection broke (after any retries)."""
+
+    def __init__(self, message: str, *, url: str | None = None, timeout: bool = False) -> None:
+        self.timeout = timeout
+        super().__init__(message, url=url)
+
+
+class HTTPError(GPError):
+    """The server answered with an HTTP error status and no ArcGIS error JSON."""
+
+    def __init__(self, message: str, *, status: int, url: str | None = None,
+                 excerpt: str = "") -> None:
+        self.status = status
+        self.excerpt = redact_text(excerpt)
+        super().__init__(message, url=url)
+
+
+class NotJSONError(GPError):
+    """The server answered with HTML or other text where JSON was expected."""
+
+    def __init__(self, message: str, *, url: str | None = None, excerpt: str = "") -> None:
+        self.excerpt = redact_text(excerpt)
+        super().__init__(message, url=url)
+
+
+class ServerError(GPError):
+    """The server answered ``{"error": {"code", "message", "details"}}``."""
+
+    def __init__(self, message: str, *, code: int | None = None, server_message: str = "",
+                 details: Sequence[str] = (), url: str | None = None) -> None:
+        self.code = code
+        self.message = redact_text(server_message or "")
+        self.details = tuple(redact_text(str(d)) for d in details or ())
+        super().__init__(message, url=url)
+
+
+class AuthError(ServerError):
+    """Authentication failed: no token, a rejected token, or a token that could not be had."""
+
+
+class TokenRequiredError(AuthError):
+    """The resource needs a token (ArcGIS error 499) and none was accepted."""
+
+
+class InvalidTokenError(AuthError):
+    """The token was rejected as invalid or expired (ArcGIS error 498)."""
+
+
+class PermissionDeniedError(AuthError):
+    """The user is known but may not use this resource (ArcGIS error 403)."""
+
+
+class CapabilityError(GPError):
+    """The service does not offer what was asked (for example uploads)."""
+
+
+class JobError(GPError):
+    """A geoprocessing job (or a synchronous execute) ended without results."""
+
+    def __init__(self, message: str, *, job_id: str | None = None,
+                 messages: Sequence[Any] = (), status: str | None = None,
+                 url: str | None = None) -> None:
+        self.job_id = job_id
+        self.messages = tuple(messages)
+        self.status = status
+        super().__init__(message, url=url)
+
+    @property
+    def error_messages(self) -> tuple[str, ...]:
+        """The descriptions of the server's error (and abort) messages."""
+        out = []
+        for m in self.messages:
+            mtype = getattr(m, "type", "")
+            if mtype in ("esriJobMessageTypeError", "esriJobMessageTypeAbort"):
+                out.append(getattr(m, "description", str(m)))
+        return tuple(out)
+
+
+class JobFailedError(JobError):
+    """The job ended with esriJobFailed (or execute answered with an error)."""
+
+
+class JobCancelledError(JobError):
+    """The job was cancelled (esriJobCancelled), by us or on the server."""
+
+
+class JobTimedOutError(JobError):
+    """The server gave up on the job (esriJobTimedOut)."""
+
+
+class JobDeletedError(JobError):
+    """The job was deleted on the server (esriJobDeleted) before its results were read."""
+
+
+class DeadlineError(GPError):
+    """Waiting took longer than the caller's deadline; the job may still be running."""
+
+    def __init__(self, message: str, *, job_id: str | None = None,
+                 url: str | None = None) -> None:
+        self.job_id = job_id
+        super().__init__(message, url=url)
+
+
+def error_from_json(body: Any, url: str | None = None) -> ServerError | None:
+    """Return the error an ArcGIS ``{"error": ...}`` body stands for, or None if it is none."""
+    if not isinstance(body, dict) or "error" not in body:
+        return None
+    err = body.get("error")
+    if not isinstance(err, dict):
+        err = {"message": str(err)}
+    code = err.get("code")
+    try:
+        code = int(code) if code is not None else None
+    except (TypeError, ValueError):
+        code = None
+    server_message = str(err.get("message") or "").strip()
+    details = err.get("details") or []
+    if not isinstance(details, (list, tuple)):
+        details = [details]
+    details = [str(d) for d in details if d not in (None, "")]
+    where = redact_url(url) if url else "the server"
+    text = server_message or "no message"
+    extra = [d for d in details if d != server_message]
+    if extra:
+        text += " (" + "; ".join(extra) + ")"
+    kwargs = {"code": code, "server_message": server_message, "details": details, "url": url}
+    if code == 498:
+        return InvalidTokenError(
+            f"Invalid or expired token at {where}: {text}. Sign in again or get a new token.",
+            **kwargs)
+    if code == 499:
+        return TokenRequiredError(
+            f"A token is required at {where}: {text}. Give credentials (UserPasswordAuth) or a "
+            "token (TokenAuth).", **kwargs)
+    if code == 403:
+        return PermissionDeniedError(
+            f"Permission denied at {where}: {text}. Check that this user may use the resource.",
+            **kwargs)
+    label = f"error {code}" if code is not None else "error"
+    return ServerError(f"Server {label} at {where}: {text}", **kwargs)
+
+
+def not_json_error(body: bytes, url: str, status: int, content_type: str,
+                   reason: str = "") -> NotJSONError:
+    """Build the error for a body that is not the JSON we asked for."""
+    snippet = _excerpt(body)
+    where = redact_url(url)
+    kind = "HTML" if "html" in (content_type or "").lower() or snippet.lstrip().startswith(
+        "<") else "a non-JSON body"
+    why = f" ({reason})" if reason else ""
+    return NotJSONError(
+        f"Expected JSON from {where} but got {kind}{why} (HTTP {status}): {snippet!r}. "
+        "Check that the URL points to an ArcGIS REST endpoint and that no proxy or login page "
+        "is in the way.",
+        url=url, excerpt=snippet)

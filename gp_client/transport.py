@@ -1,0 +1,165 @@
+"""The HTTP transport protocol and its requests implementation.
+
+A transport sends one request and returns one :class:`Response`. It does no retrying,
+no authentication and no JSON handling: :class:`~.client.GPClient` does those, so that
+every transport (requests here, QGIS's network stack in the provider) behaves the same.
+
+Contract for implementers:
+
+- ``send`` returns a :class:`Response` for every HTTP answer, whatever its status.
+- A failure to connect, a broken connection or a timeout raises
+  :class:`~.errors.NetworkError` (``timeout=True`` for a timeout), with the URL redacted.
+- ``params`` go in the query string; ``data`` (a dict of str) is sent form-encoded, or as
+  multipart fields when ``files`` is given. ``files`` maps a field name to
+  ``(filename, fileobj, content_type)``.
+- ``stream_to``: write the body to that file path as it arrives (the Response then has
+  ``body == b""``); the file is written whatever the status, and the caller removes it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Optional, Protocol, runtime_checkable
+
+from ._util import redact_text, redact_url
+from .errors import NetworkError
+
+FileSpec = tuple[str, BinaryIO, str]
+
+
+@dataclass
+class Response:
+    """One HTTP answer: status, headers, body bytes and the final URL."""
+
+    status: int
+    headers: dict = field(default_factory=dict)
+    body: bytes = b""
+    url: str = ""
+
+    def header(self, name: str, default: str = "") -> str:
+        """Return a header value, looked up case-insensitively."""
+        lname = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lname:
+                return value
+        return default
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header ('' if none)."""
+        return self.header("Content-Type")
+
+    @property
+    def text(self) -> str:
+        """The body decoded as text (UTF-8, undecodable bytes replaced)."""
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (raises ValueError if it is not JSON)."""
+        return json.loads(self.body.decode("utf-8-sig"))
+
+    def __repr__(self) -> str:
+        """Short form without the body."""
+        return f"Response(status={self.status}, url={redact_url(self.url)!r}, " \
+               f"bytes={len(self.body)})"
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Sends one HTTP request; see the module docstring for the contract."""
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Optional[dict] = None,
+        data: Optional[dict] = None,
+        files: Optional[dict[str, FileSpec]] = None,
+        headers: Optional[dict] = None,
+        timeout: float = 60.0,
+        stream_to: Optional[str] = None,
+    ) -> Response:
+        """Send the request and return the answer."""
+        ...
+
+
+class RequestsTransport:
+    """Transport on a ``requests.Session`` (connection pooling, proxies from the environment)."""
+
+    def __init__(self, session: Any = None, *, verify: bool | str = True,
+                 user_agent: str = "arcgis_gp-gp_client/0.1") -> None:
+        import requests
+
+        self._requests = requests
+        self.session = session if session is not None else requests.Session()
+        self.verify = verify
+        self.user_agent = user_agent
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Optional[dict] = None,
+        data: Optional[dict] = None,
+        files: Optional[dict[str, FileSpec]] = None,
+        headers: Optional[dict] = None,
+        timeout: float = 60.0,
+        stream_to: Optional[str] = None,
+    ) -> Response:
+        """Send the request with requests and return the answer."""
+        requests = self._requests
+        hdrs = {"User-Agent": self.user_agent}
+        hdrs.update(headers or {})
+        # A (connect, read) pair: connecting should never take long.
+        to = (min(timeout, 30.0), timeout)
+        try:
+            resp = self.session.request(
+                method, url, params=params, data=data, files=files, headers=hdrs,
+                timeout=to, stream=stream_to is not None, verify=self.verify,
+                allow_redirects=True,
+            )
+            try:
+                if stream_to is not None:
+                    with open(stream_to, "wb") as fh:
+                        for chunk in resp.iter_content(chunk_size=256 * 1024):
+                            if chunk:
+                                fh.write(chunk)
+                    body = b""
+                else:
+                    body = resp.content
+            finally:
+                resp.close()
+        except requests.exceptions.Timeout as exc:
+            raise NetworkError(
+                f"Timed out after {timeout:g} s waiting for {redact_url(url)}: "
+                f"{redact_text(_short(exc))}. The server may be busy; try again or raise the "
+                "timeout.", url=url, timeout=True) from None
+        except requests.exceptions.RequestException as exc:
+            raise NetworkError(
+                f"Could not reach {redact_url(url)}: {redact_text(_short(exc))}. Check the URL, "
+                "the network and any proxy settings.", url=url) from None
+        except OSError as exc:
+            if stream_to is not None:
+                raise  # writing the file failed: that is not a network problem
+            raise NetworkError(f"Connection to {redact_url(url)} failed: {exc}", url=url) from None
+        return Response(status=resp.status_code, headers=dict(resp.headers), body=body,
+                        url=resp.url or url)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+
+def _short(exc: BaseException) -> str:
+    """A one-line description of a requests exception, innermost cause first."""
+    text = str(exc)
+    for marker in ("Caused by ", "caused by "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    text = text.strip("()' \"")
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return text or type(exc).__name__
