@@ -51,8 +51,6 @@ class Param:
             "category": self.category,
             "choiceList": list(self.choice_list),
         }
-        if self.default_value is None:
-            out.pop("defaultValue")
         out.update(self.extra)
         return out
 

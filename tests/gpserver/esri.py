@@ -427,7 +427,7 @@ def layer_from_feature_set(
     features = fs.get("features") or []
     geometry_type = None if record_set else fs.get("geometryType")
     if geometry_type is None and not record_set:
-        geometry_type = _guess_geometry_type(features)
+        geometry_type = guess_geometry_type(features)
     has_z, has_m = bool(fs.get("hasZ")), bool(fs.get("hasM"))
     wkb = wkb_type_for(geometry_type, has_z, has_m)
     crs = crs_from_sr(fs.get("spatialReference"))
@@ -464,7 +464,7 @@ def layer_from_feature_set(
     return layer
 
 
-def _guess_geometry_type(features: list[dict[str, Any]]) -> str:
+def guess_geometry_type(features: list[dict[str, Any]]) -> str:
     for f in features:
         g = f.get("geometry") if isinstance(f, dict) else None
         if isinstance(g, dict):

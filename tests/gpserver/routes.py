@@ -234,8 +234,9 @@ class Router:
         for param in task.inputs:
             raw = req.get(param.name)
             if raw is None or raw == "":
-                if param.default_value is not None:
-                    values[param.name] = self._default(param)
+                default = self._default(param)
+                if default is not None:
+                    values[param.name] = default
                     continue
                 if param.parameter_type == "esriGPParameterTypeRequired":
                     raise bad_request(

@@ -15,6 +15,7 @@ from typing import Any
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsCoordinateTransformContext,
     QgsGeometry,
     QgsProject,
     QgsRasterFileWriter,
@@ -177,10 +178,27 @@ def copy_features(ctx: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
     fs = input_features(ctx, inputs["Input_Features"])
     layer = to_layer(fs)
     ctx.message(f"Copied {layer.featureCount()} feature(s).")
-    out = {k: v for k, v in fs.items() if k != "exceededTransferLimit"}
-    out.setdefault("features", [])
+    return {"Output_Features": wire_feature_set(fs)}
+
+
+def wire_feature_set(fs: dict[str, Any], *, record_set: bool = False) -> dict[str, Any]:
+    """The FeatureSet in the key order ArcGIS Server writes, content unchanged."""
+    out: dict[str, Any] = {"displayFieldName": fs.get("displayFieldName", "")}
+    if not record_set:
+        out["geometryType"] = fs.get("geometryType") or esri.guess_geometry_type(
+            fs.get("features") or []
+        )
+        for key in ("hasZ", "hasM"):
+            if key in fs:
+                out[key] = fs[key]
+        out["spatialReference"] = fs.get("spatialReference")
+    for key, value in fs.items():
+        if key not in out and key not in ("fields", "features", "exceededTransferLimit"):
+            out[key] = value
+    out["fields"] = fs.get("fields") or []
+    out["features"] = fs.get("features") or []
     out["exceededTransferLimit"] = False
-    return {"Output_Features": out}
+    return out
 
 
 def sleep(ctx: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -289,7 +307,8 @@ def raster_to_scratch(ctx: JobContext, value: dict[str, Any]) -> dict[str, Any]:
     if not pipe.set(provider.clone()):
         raise JobFailure("ERROR 999999: Cannot read the raster's data.")
     error = writer.writeRaster(
-        pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs()
+        pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs(),
+        QgsCoordinateTransformContext(),
     )
     if error != QgsRasterFileWriter.NoError:
         raise JobFailure(f"ERROR 999999: Writing the raster failed (code {int(error)}).")
@@ -318,11 +337,10 @@ def echo_all_types(ctx: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
                 value.pop("format", None)
         elif param.data_type in ("GPFeatureRecordSetLayer", "GPRecordSet"):
             fs = input_features(ctx, value)
-            if param.data_type == "GPFeatureRecordSetLayer":
+            record_set = param.data_type == "GPRecordSet"
+            if not record_set:
                 to_layer(fs)  # validates every geometry
-            value = {k: v for k, v in fs.items() if k != "exceededTransferLimit"}
-            value.setdefault("features", [])
-            value["exceededTransferLimit"] = False
+            value = wire_feature_set(fs, record_set=record_set)
         out[name] = value
     ctx.message(f"Echoed {sum(v is not None for v in out.values())} value(s).")
     return out
