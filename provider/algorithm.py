@@ -98,19 +98,19 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         task = spec.task
         parts = []
         if task.description:
-            parts.append(f"<p>{html.escape(task.description)}</p>")
+            parts.append(f"<p>{_esc(task.description)}</p>")
         rows = []
         for p in task.parameters:
             kind = "output" if p.is_output else ("required" if p.is_required else "optional")
-            text = html.escape(help_text(p, "" if is_known(p.data_type)
-                                         else gp_type(p.data_type).note)).replace("\n", "<br>")
-            rows.append(f"<dt><b>{html.escape(display_name(p))}</b> "
-                        f"(<code>{html.escape(p.name)}</code>, {kind})</dt><dd>{text}</dd>")
+            note = "" if is_known(p.data_type) else gp_type(p.data_type).note
+            text = _esc(help_text(p, note)).replace("\n", "<br>")
+            rows.append(f"<dt><b>{_esc(display_name(p))}</b> "
+                        f"(<code>{_esc(p.name)}</code>, {kind})</dt><dd>{text}</dd>")
         if rows:
             parts.append("<h3>Parameters</h3><dl>" + "".join(rows) + "</dl>")
         mode = "asynchronous (submitJob)" if _is_async(spec) else "synchronous (execute)"
-        parts.append(f"<p>Runs on {html.escape(spec.connection.name)} at "
-                     f"{html.escape(task.url)}, {mode}.</p>")
+        parts.append(f"<p>Runs on {_esc(spec.connection.name)} at {_esc(task.url)}, "
+                     f"{mode}.</p>")
         return "".join(parts)
 
     def helpString(self) -> str:
@@ -149,6 +149,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             work_dir=work_dir,
             upload=lambda path: client.upload(service_url, path),
             download=lambda url, folder: client.download(url, folder),
+            get_json=client.get_json,
         )
         try:
             inputs = {}
@@ -158,8 +159,10 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                     inputs[p.name] = value
                 if feedback.isCanceled():
                     return {}
-            context_sr = jobs.Context(out_sr=crs_to_sr(env.crs_used[0])) if env.crs_used \
-                else None
+            context_sr = None
+            if env.crs_used and not _takes_own_context(spec.task):
+                # results come back in the CRS of the first input layer
+                context_sr = jobs.Context(out_sr=crs_to_sr(env.crs_used[0]))
             outputs = self._run(client, inputs, context_sr, feedback)
             for p in spec.task.outputs:
                 gp_type(p.data_type).from_wire(p, outputs.get(p.name), env)
@@ -183,11 +186,12 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         if not _is_async(spec):
             feedback.pushInfo(f"Executing {spec.task.name} on {url}")
             result = jobs.execute(client, url, inputs, context=context_sr,
-                                  current_version=version)
+                                  current_version=version, task=spec.task)
             for message in result.messages:
                 _report(feedback, message)
             return dict(result.outputs)
-        job = jobs.submit(client, url, inputs, context=context_sr, current_version=version)
+        job = jobs.submit(client, url, inputs, context=context_sr, current_version=version,
+                          task=spec.task)
         feedback.pushInfo(f"Submitted job {job.job_id} to {url}")
         lock = threading.Lock()
 
@@ -218,6 +222,16 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             raise JobCancelledError(f"job {job.job_id} cancelled", job_id=job.job_id)
         feedback.setProgress(100)
         return dict(job.results())
+
+
+def _esc(text: str) -> str:
+    return html.escape(text or "", quote=False)
+
+
+def _takes_own_context(task: TaskDescription) -> bool:
+    """Return whether the task has a parameter of its own named like the context fields."""
+    names = {p.name.lower() for p in task.inputs}
+    return bool(names & {"context", "env:outsr", "env:processsr"})
 
 
 def _is_async(spec: TaskSpec) -> bool:

@@ -113,6 +113,7 @@ class RunEnv:
     work_dir: str
     upload: Callable[[str], str]
     download: Callable[[str, str], Path]
+    get_json: Callable[..., dict] | None = None
     crs_used: list = field(default_factory=list)
     results: dict = field(default_factory=dict)
     drawing_infos: dict = field(default_factory=dict)
@@ -157,6 +158,8 @@ def _finish(definition: QgsProcessingParameterDefinition, p: Any, note: str = ""
         flags |= QgsProcessingParameterDefinition.Flag.FlagOptional
         if (getattr(p, "category", "") or "").strip():
             flags |= QgsProcessingParameterDefinition.Flag.FlagAdvanced
+    else:
+        flags &= ~QgsProcessingParameterDefinition.Flag.FlagOptional
     definition.setFlags(flags)
     definition.setHelp(help_text(p, note))
     return definition
@@ -296,9 +299,13 @@ class StringType(GpType):
         choices = _choices(p)
         if choices:
             return [_enum(p, choices)]
-        default = p.default_value if isinstance(p.default_value, str) else None
+        default = self.default(p)
         return [_finish(QgsProcessingParameterString(
             p.name, display_name(p), default, optional=True), p)]
+
+    def default(self, p: Any) -> str | None:
+        """Return the default text of the parameter."""
+        return p.default_value if isinstance(p.default_value, str) else None
 
     def to_wire(self, p: Any, env: RunEnv) -> Any:
         """Return the string (the chosen string for a choice list)."""
@@ -511,9 +518,7 @@ class FeatureSetType(GpType):
             if self.table or not value["geometryType"]:
                 value.pop("geometryType")
         if "url" in value and "features" not in value and "featureSet" not in value:
-            env.results[p.name] = value["url"]
-            env.feedback.pushInfo(f"{p.name} is a layer on the server: {value['url']}")
-            return
+            value = hosted_features(str(value["url"]), p, env)
         decoded = reader.read_feature_set(value)
         for warning in decoded.warnings:
             env.feedback.pushWarning(f"{p.name}: {warning}")
@@ -535,6 +540,28 @@ class FeatureSetType(GpType):
             env.drawing_infos[dest] = decoded.drawing_info
         env.results[p.name] = dest
         del sink
+
+
+def hosted_features(url: str, p: Any, env: RunEnv, page: int = 2000) -> dict:
+    """Return every feature of a result written to a hosted layer (its query, page by page)."""
+    if env.get_json is None:
+        raise QgsProcessingException(f"{p.name} is a layer on the server: {url}")
+    env.feedback.pushInfo(f"{p.name} was written to the hosted layer {url}; reading it back.")
+    query = url.rstrip("/") + "/query"
+    base = {"where": "1=1", "outFields": "*", "returnGeometry": "true"}
+    merged: dict = {}
+    offset = 0
+    while True:
+        body = env.get_json(query, {**base, "resultOffset": offset, "resultRecordCount": page})
+        features = body.get("features") or []
+        if not merged:
+            merged = {k: v for k, v in body.items() if k != "exceededTransferLimit"}
+            merged["features"] = list(features)
+        else:
+            merged["features"].extend(features)
+        offset += len(features)
+        if not body.get("exceededTransferLimit") or not features or env.feedback.isCanceled():
+            return merged
 
 
 def feature_set_of(source: Any, feedback: QgsProcessingFeedback | None = None) -> dict:
@@ -721,14 +748,18 @@ class ExtentType(GpType):
 
 
 class FieldType(StringType):
-    """Field: a field of the input layer the task names, else a plain string."""
+    """Field: a field of the input layer the task names, else a plain string (its name)."""
+
+    def default(self, p: Any) -> str | None:
+        """Return the default field's name (the task may give a whole field description)."""
+        return _field_name(p.default_value)
 
     def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
         """Return a field parameter tied to its layer when the task says which."""
         parent = _dependency(p)
         if not parent:
             return super().input_parameters(p)
-        default = p.default_value if isinstance(p.default_value, str) else None
+        default = _field_name(p.default_value)
         definition = QgsProcessingParameterField(
             p.name, display_name(p), default, parent,
             QgsProcessingParameterField.DataType.Any, False, True)
@@ -742,6 +773,12 @@ class FieldType(StringType):
             return MISSING
         names = env.algorithm.parameterAsFields(env.parameters, p.name, env.context)
         return names[0] if names else MISSING
+
+
+def _field_name(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("name")
+    return value if isinstance(value, str) and value else None
 
 
 def _dependency(p: Any) -> str:

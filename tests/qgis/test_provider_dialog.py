@@ -1,0 +1,140 @@
+"""The connection manager, offscreen: add a connection through the dialog, test it, edit, remove."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Callable
+
+import pytest
+from qgis.PyQt.QtCore import QCoreApplication, QTimer
+from qgis.PyQt.QtWidgets import QApplication, QDialogButtonBox
+
+from arcgis_gp.provider.cache import DescriptionCache
+from arcgis_gp.provider.connections import Connection, ConnectionStore
+from arcgis_gp.provider.provider import GpProvider
+from arcgis_gp.ui.connections_dialog import ConnectionEditDialog, ConnectionsDialog
+from arcgis_gp.ui.gui_entry import GuiEntry
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
+    """Turn the event loop until ``predicate`` holds (or the time is up)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        QCoreApplication.processEvents()
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+@pytest.fixture()
+def store() -> ConnectionStore:
+    """A connection store under a settings key of its own, without headless connections."""
+    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ={})
+    yield store
+    for conn in store.stored():
+        store.remove(conn.name)
+
+
+def _fill_edit_dialog(name: str, url: str, seen: dict) -> None:
+    dialog = QApplication.activeModalWidget()
+    seen["dialog"] = type(dialog).__name__
+    if not isinstance(dialog, ConnectionEditDialog):
+        if dialog is not None:
+            dialog.reject()
+        return
+    dialog.nameEdit.setText(name)
+    dialog.urlEdit.setText(url)
+    dialog.buttonBox.button(QDialogButtonBox.StandardButton.Ok).click()
+
+
+def test_add_and_test_a_connection(gpserver_url: str, store: ConnectionStore) -> None:
+    dialog = ConnectionsDialog(store=store)
+    dialog.show()
+    assert dialog.connectionList.count() == 0
+    seen: dict[str, Any] = {}
+    services = gpserver_url + "/arcgis/rest/services/"
+    QTimer.singleShot(0, lambda: _fill_edit_dialog("local", services, seen))
+    dialog.addButton.click()
+    assert seen["dialog"] == "ConnectionEditDialog"
+    assert [c.name for c in store.stored()] == ["local"]
+    assert store.stored()[0].url == gpserver_url + "/arcgis/rest/services"  # normalised
+    assert dialog.selected_name() == "local"
+
+    messages: list[str] = []
+    dialog.test_finished.connect(messages.append)
+    assert dialog.testButton.isEnabled()
+    dialog.testButton.click()
+    assert wait_until(lambda: bool(messages)), "the test never finished"
+    assert messages[0].startswith("Test succeeded"), messages[0]
+    names = dialog.task_names()
+    for expected in ("Demo/Analysis/BufferFeatures", "Demo/Analysis/Sleep",
+                     "Demo/AnalysisSync/CopyFeatures"):
+        assert expected in names
+    dialog.close()
+
+
+def test_test_of_a_server_that_is_down_says_why(store: ConnectionStore) -> None:
+    store.save(Connection("down", "http://127.0.0.1:9/arcgis/rest/services"))
+    dialog = ConnectionsDialog(store=store)
+    messages: list[str] = []
+    dialog.test_finished.connect(messages.append)
+    dialog.test_connection()
+    assert wait_until(lambda: bool(messages))
+    assert messages[0].startswith("Test failed")
+    assert "127.0.0.1:9" in messages[0]
+    assert dialog.task_names() == []
+    dialog.close()
+
+
+def test_edit_dialog_refuses_bad_input() -> None:
+    dialog = ConnectionEditDialog(taken_names=("local",))
+    dialog.nameEdit.setText("local")
+    dialog.urlEdit.setText("ftp://server/arcgis?token=abc")
+    problems = dialog.problems()
+    assert any("already exists" in p for p in problems)
+    assert any("https://" in p for p in problems)
+    assert any("query string" in p for p in problems)
+    dialog.accept()
+    assert dialog.result() == 0
+    assert "already exists" in dialog.problemLabel.text()
+
+
+def test_edit_and_remove(store: ConnectionStore, tmp_path: Any) -> None:
+    store.save(Connection("one", "https://example.invalid/arcgis/rest/services"))
+    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=False)
+    dialog = ConnectionsDialog(provider)
+    assert dialog.selected_name() == "one"
+    dialog.save(Connection("two", "https://example.invalid/arcgis/rest/services",
+                           referer="https://app.example"), old_name="one")
+    assert [(c.name, c.referer) for c in store.stored()] == [("two", "https://app.example")]
+    dialog.remove_connection(confirm=False)
+    assert store.stored() == []
+    assert dialog.connectionList.count() == 0
+    dialog.close()
+
+
+def test_headless_connections_are_listed_read_only(store: ConnectionStore) -> None:
+    env_store = ConnectionStore(store.prefix, environ={
+        "ARCGIS_GP_CONNECTIONS": '[{"name": "ci", "url": "https://example.invalid/arcgis"}]'})
+    dialog = ConnectionsDialog(store=env_store)
+    assert dialog.selected_name() == "ci"
+    assert not dialog.editButton.isEnabled()
+    assert not dialog.removeButton.isEnabled()
+    assert dialog.testButton.isEnabled()
+    dialog.close()
+
+
+def test_gui_entry_adds_and_removes_its_actions(qgis_iface: Any, store: ConnectionStore,
+                                                tmp_path: Any) -> None:
+    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=False)
+    entry = GuiEntry(qgis_iface, provider, refresh_on_start=False)
+    entry.add_to_gui()
+    assert entry.manage_action is not None and entry.refresh_action is not None
+    dialog = entry.show_connections()
+    assert isinstance(dialog, ConnectionsDialog) and dialog.isVisible()
+    entry.remove_from_gui()
+    assert entry.manage_action is None and entry.dialog is None
