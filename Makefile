@@ -43,7 +43,9 @@ $(BUILD)/link/$(PLUGIN): $(VENV)/bin/python
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# pytest-qgis keeps a QGIS profile in .qgis-settings: start every run from a clean one.
 test: setup lint
+	rm -rf .qgis-settings
 	$(PY) -m pytest
 
 unit: setup
