@@ -45,7 +45,9 @@ def auth_method(authcfg: str) -> str:
 def _load(authcfg: str, full: bool) -> QgsAuthMethodConfig:
     manager = QgsApplication.authManager()
     config = QgsAuthMethodConfig()
-    if manager is None or not manager.loadAuthenticationConfig(authcfg, config, full):
+    loaded = manager is not None and manager.loadAuthenticationConfig(authcfg, config, full)
+    # QGIS 3.22 answers True for an unknown id, with an empty configuration
+    if not loaded or not config.method() or config.id() != authcfg:
         raise AuthConfigError(
             f"The QGIS authentication configuration '{authcfg}' could not be loaded. Check "
             "that it exists (Settings > Options > Authentication) and that the "

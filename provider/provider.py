@@ -15,6 +15,7 @@ A task description that cannot be turned into an algorithm is logged and skipped
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from typing import Callable, Optional
@@ -50,6 +51,33 @@ def _log(message: str, level: Qgis.MessageLevel = Qgis.MessageLevel.Info) -> Non
     QgsMessageLog.logMessage(message, LOG_TAG, level)
 
 
+class GpClientLogBridge(logging.Handler):
+    """Forwards gp_client's log records (already free of secrets) to the QGIS message log."""
+
+    LOGGER_NAME = "arcgis_gp.gp_client"
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Log one record under the plugin's tag."""
+        if record.levelno >= logging.ERROR:
+            level = Qgis.MessageLevel.Critical
+        elif record.levelno >= logging.WARNING:
+            level = Qgis.MessageLevel.Warning
+        else:
+            level = Qgis.MessageLevel.Info
+        try:
+            _log(record.getMessage(), level)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+    def attach(self) -> None:
+        """Start forwarding."""
+        logging.getLogger(self.LOGGER_NAME).addHandler(self)
+
+    def detach(self) -> None:
+        """Stop forwarding."""
+        logging.getLogger(self.LOGGER_NAME).removeHandler(self)
+
+
 class GpProvider(QgsProcessingProvider):
     """Processing provider holding the ArcGIS geoprocessing algorithms."""
 
@@ -66,6 +94,7 @@ class GpProvider(QgsProcessingProvider):
         self._fetch_missing = fetch_missing
         self._tasks: list[QgsTask] = []
         self.load_problems: list[str] = []
+        self._log_bridge = GpClientLogBridge()
 
     def id(self) -> str:
         """Return the provider id used in algorithm ids (``arcgisgp:...``)."""
@@ -87,8 +116,14 @@ class GpProvider(QgsProcessingProvider):
         """Return the provider icon's path."""
         return ICON_PATH
 
+    def load(self) -> bool:
+        """Forward gp_client's log to QGIS's, then load the algorithms."""
+        self._log_bridge.attach()
+        return super().load()
+
     def unload(self) -> None:
-        """Cancel any refresh still running."""
+        """Cancel any refresh still running and stop forwarding gp_client's log."""
+        self._log_bridge.detach()
         for task in list(self._tasks):
             try:
                 task.cancel()

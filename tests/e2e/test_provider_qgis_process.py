@@ -1,0 +1,101 @@
+"""qgis_process.bin lists and runs the remote tasks, with ARCGIS_GP_CONNECTIONS set.
+
+Each call is a whole QGIS process in a throwaway profile; the first one fetches the
+connection's descriptions (headless, no cache yet) and caches them in the profile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from osgeo import ogr, osr
+
+from .conftest import QgisProcess
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
+
+BUFFER = "arcgisgp:local_demo_analysis_bufferfeatures"
+
+
+def write_points(path: Path, points: list[tuple[float, float, str]], epsg: int = 4326) -> Path:
+    """Write a GeoPackage of named points with GDAL."""
+    driver = ogr.GetDriverByName("GPKG")
+    ds = driver.CreateDataSource(str(path))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    layer = ds.CreateLayer("points", srs, ogr.wkbPoint)
+    layer.CreateField(ogr.FieldDefn("Name", ogr.OFTString))
+    for x, y, name in points:
+        feature = ogr.Feature(layer.GetLayerDefn())
+        feature.SetField("Name", name)
+        feature.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({x} {y})"))
+        layer.CreateFeature(feature)
+    ds = None
+    return path
+
+
+def read_layer(path: Path) -> list[dict]:
+    """Return the features of the first layer of a file as dicts (with the geometry area)."""
+    ds = ogr.Open(str(path))
+    assert ds is not None, path
+    layer = ds.GetLayer(0)
+    out = []
+    for feature in layer:
+        geometry = feature.GetGeometryRef()
+        item = {k: feature.GetField(k) for k in feature.keys()}
+        item["_type"] = ogr.GeometryTypeToName(geometry.GetGeometryType()) if geometry else None
+        out.append(item)
+    return out
+
+
+def test_list_shows_every_remote_task(qp: QgisProcess) -> None:
+    listing = qp("list").stdout
+    for name in ("local_demo_analysis_bufferfeatures", "local_demo_analysis_sleep",
+                 "local_demo_analysis_echoalltypes", "local_demo_analysissync_copyfeatures",
+                 "local_tasks_createbuffers"):
+        assert f"arcgisgp:{name}" in listing
+    assert "arcgisgp:esrijsontolayer" in listing
+    cache = list((qp.profile / "profiles" / "default" / "arcgis_gp" / "cache").glob("*.json"))
+    assert [p.name for p in cache] == ["local.json"]
+
+
+def test_help_shows_the_parameters(qp: QgisProcess) -> None:
+    text = qp("help", BUFFER).stdout
+    for expected in ("Input_Features", "Distance", "Distance_units", "esriMeters",
+                     "Dissolve", "Output_Features", "Creates buffer polygons"):
+        assert expected in text
+
+
+def test_run_buffer_features_writes_a_geopackage(qp: QgisProcess, tmp_path: Path) -> None:
+    source = write_points(tmp_path / "in.gpkg", [(2.35, 48.85, "Paris"), (4.83, 45.76, "Lyon")])
+    output = tmp_path / "buffers.gpkg"
+    report = qp.run_json(BUFFER, f"--Input_Features={source}", "--Distance=2",
+                         "--Distance_units=1", f"--Output_Features={output}")
+    assert Path(report["results"]["Output_Features"]).resolve() == output.resolve()
+    features = read_layer(output)
+    assert sorted(f["Name"] for f in features) == ["Lyon", "Paris"]
+    assert {f["_type"] for f in features} <= {"Polygon", "Multi Polygon"}
+    assert all(f["BUFF_DIST"] == 2.0 for f in features)
+
+
+def test_run_reports_a_failing_task(qp: QgisProcess) -> None:
+    done = qp("run", "arcgisgp:local_demo_analysis_alwaysfails", "--",
+              "--Message=The server says no", check=False)
+    assert done.returncode != 0
+    assert "The server says no" in done.stdout + done.stderr
+
+
+def test_repeated_runs_over_several_inputs(qp: QgisProcess, tmp_path: Path) -> None:
+    inputs = {
+        "a": [(10.0, 50.0, "a1")],
+        "b": [(11.0, 51.0, "b1"), (11.1, 51.1, "b2")],
+        "c": [(12.0, 52.0, "c1"), (12.1, 52.1, "c2"), (12.2, 52.2, "c3")],
+    }
+    for key, points in inputs.items():
+        source = write_points(tmp_path / f"{key}.gpkg", points)
+        output = tmp_path / f"{key}_out.gpkg"
+        qp.run_json("arcgisgp:local_demo_analysissync_bufferfeatures",
+                    f"--Input_Features={source}", "--Distance=500",
+                    f"--Output_Features={output}")
+        assert sorted(f["Name"] for f in read_layer(output)) == [p[2] for p in points]

@@ -1,0 +1,134 @@
+"""Connections with QGIS authentication configurations, on the token-protected service.
+
+Basic -> gp_client's UserPasswordAuth (generateToken); EsriToken -> QGIS applies the
+configuration to the requests. Settings, caches, logs and Processing parameters never hold
+the secret.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
+
+from arcgis_gp.gp_client.auth import NoAuth, UserPasswordAuth
+from arcgis_gp.provider.cache import DescriptionCache
+from arcgis_gp.provider.clients import AuthConfigError, make_client
+from arcgis_gp.provider.connections import Connection, ConnectionStore
+from arcgis_gp.provider.provider import GpProvider
+from arcgis_gp.provider.qgis_transport import QgisTransport
+
+pytestmark = pytest.mark.timeout(120)
+
+MASTER = "arcgis-gp-tests"
+PASSWORD = "demo-password"
+
+
+def store_authcfg(method: str, **values: str) -> str:
+    """Store an authentication configuration in the test profile; return its id."""
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        assert manager.setMasterPassword(MASTER, True)
+    config = QgsAuthMethodConfig(method)
+    config.setName(f"arcgis_gp test {method} {uuid.uuid4().hex[:6]}")
+    for key, value in values.items():
+        config.setConfig(key, value)
+    ok, stored = manager.storeAuthenticationConfig(config)
+    assert ok
+    return stored.id()
+
+
+@pytest.fixture()
+def basic_authcfg() -> str:
+    """A Basic configuration with the reference server's demo user."""
+    authcfg = store_authcfg("Basic", username="demo", password=PASSWORD)
+    yield authcfg
+    QgsApplication.authManager().removeAuthenticationConfig(authcfg)
+
+
+@pytest.fixture()
+def token_authcfg(gpserver_url: str) -> str:
+    """An EsriToken configuration holding a token of the demo user."""
+    token = requests.post(gpserver_url + "/arcgis/tokens/generateToken", timeout=30, data={
+        "username": "demo", "password": PASSWORD, "client": "requestip", "f": "json",
+    }).json()["token"]
+    authcfg = store_authcfg("EsriToken", token=token)
+    yield authcfg
+    QgsApplication.authManager().removeAuthenticationConfig(authcfg)
+
+
+@pytest.fixture()
+def store() -> ConnectionStore:
+    """A store under its own settings key."""
+    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ={})
+    yield store
+    for conn in store.stored():
+        store.remove(conn.name)
+
+
+def _secure_url(gpserver_url: str) -> str:
+    return gpserver_url + "/arcgis/rest/services/Secure/Analysis/GPServer"
+
+
+def test_basic_maps_to_generate_token(gpserver_url: str, basic_authcfg: str) -> None:
+    client = make_client(Connection("s", _secure_url(gpserver_url), authcfg=basic_authcfg))
+    assert isinstance(client.auth, UserPasswordAuth)
+    assert isinstance(client.transport, QgisTransport)
+    assert client.transport.authcfg == ""  # gp_client does the tokens, not QGIS
+    body = client.get_json(_secure_url(gpserver_url))
+    assert "Sleep" in body["tasks"]
+    assert PASSWORD not in repr(client)
+
+
+def test_esri_token_is_applied_by_qgis(gpserver_url: str, token_authcfg: str) -> None:
+    client = make_client(Connection("s", _secure_url(gpserver_url), authcfg=token_authcfg))
+    assert isinstance(client.auth, NoAuth)
+    assert client.transport.authcfg == token_authcfg
+    assert client.transport.applies_auth(_secure_url(gpserver_url) + "/Sleep")
+    assert not client.transport.applies_auth("https://files.example/result.tif")
+    assert "Sleep" in client.get_json(_secure_url(gpserver_url))["tasks"]
+
+
+def test_unknown_authcfg_says_what_to_do() -> None:
+    with pytest.raises(AuthConfigError) as caught:
+        make_client(Connection("s", "https://h.example/arcgis/rest/services",
+                               authcfg="nosuch1"))
+    assert "nosuch1" in str(caught.value)
+    assert "Authentication" in str(caught.value)
+
+
+def test_secure_service_runs_with_basic_and_keeps_secrets_out(
+        qgis_processing: Any, gpserver_url: str, basic_authcfg: str, store: ConnectionStore,
+        tmp_path: Path) -> None:
+    import processing
+
+    store.save(Connection("secure", _secure_url(gpserver_url), authcfg=basic_authcfg))
+    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=False)
+    registry = QgsApplication.processingRegistry()
+    old = registry.providerById("arcgisgp")
+    if old is not None:
+        registry.removeProvider(old)
+    assert registry.addProvider(provider)
+    try:
+        assert provider.refresh_now() == {"secure": None}
+        names = {a.name() for a in provider.algorithms()}
+        assert "secure_secure_analysis_sleep" in names
+        params = {"Seconds": 0.2}
+        result = processing.run("arcgisgp:secure_secure_analysis_sleep", params)
+        assert result["Slept"] == pytest.approx(0.2)
+        assert PASSWORD not in json.dumps(params)
+    finally:
+        registry.removeProvider(provider)
+    settings_text = Path(QgsSettings().fileName()).read_text(encoding="utf-8", errors="replace")
+    assert basic_authcfg in settings_text
+    assert PASSWORD not in settings_text
+    for cache_file in tmp_path.glob("*.json"):
+        text = cache_file.read_text(encoding="utf-8")
+        assert PASSWORD not in text
+        assert not re.search(r'"token"\s*:|token=', text, re.IGNORECASE)
