@@ -87,7 +87,7 @@ class FeatureStore:
             "hasM": bool(fs.get("hasM")),
             "objectIdField": oid,
             "displayField": fs.get("displayFieldName") or "",
-            "fields": fs.get("fields", []),
+            "fields": [_service_field(f) for f in fs.get("fields", [])],
             "extent": self._extent(layer),
             "maxRecordCount": layer.max_record_count,
             "supportedQueryFormats": "JSON",
@@ -205,7 +205,11 @@ class FeatureStore:
 
     @staticmethod
     def _out_fields(fs: dict[str, Any], out_fields: str | None) -> list[dict[str, Any]]:
-        fields = [f for f in fs.get("fields", []) if f.get("type") != "esriFieldTypeGeometry"]
+        fields = [
+            _service_field(f)
+            for f in fs.get("fields", [])
+            if f.get("type") != "esriFieldTypeGeometry"
+        ]
         if not out_fields or out_fields.strip() == "*":
             return fields
         wanted = [n.strip().lower() for n in out_fields.split(",") if n.strip()]
@@ -261,6 +265,17 @@ class FeatureStore:
         if isinstance(data, dict) and "error" in data:
             raise RestError(400, "Unable to complete operation.", [f"The URL answered {data}"])
         return esri.normalise_feature_set(data)
+
+
+def _service_field(field: dict[str, Any]) -> dict[str, Any]:
+    """A field as a hosted feature service lists it (sqlType, domain, defaultValue)."""
+    out = dict(field)
+    out.setdefault("sqlType", "sqlTypeOther")
+    out.setdefault("domain", None)
+    out.setdefault("defaultValue", None)
+    if out.get("type") == "esriFieldTypeOID":
+        out.setdefault("required", True)
+    return out
 
 
 def _true(v: Any) -> bool:
