@@ -21,13 +21,17 @@ if str(REPO_ROOT) not in sys.path:
 
 
 @pytest.fixture(scope="session")
-def gpserver(qgis_app: Any) -> Iterator[Any]:
+def gpserver(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The running reference server (``.url``, ``.faults``), shared by the session."""
     if os.environ.get("GPSERVER_MODE", "inprocess") == "subprocess":
         from tests.gpserver.remote import RemoteGPServer
 
         server: Any = RemoteGPServer()
     else:
+        try:  # share pytest-qgis's QgsApplication when that plugin is active
+            request.getfixturevalue("qgis_app")
+        except pytest.FixtureLookupError:
+            pass  # GPServer.start() makes its own offscreen QgsApplication
         from tests.gpserver import GPServer
 
         server = GPServer(port=0)

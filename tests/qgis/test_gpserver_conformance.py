@@ -239,6 +239,8 @@ def test_get_and_post_work_for_every_operation(rest: Rest) -> None:
                                password="demo-password")
     sync = rest.url("/arcgis/rest/services/Demo/AnalysisSync/GPServer/EchoAllTypes/execute")
     assert rest.get(sync, In_GPLong=5)["results"]
+    multipart = rest.raw(url + "/submitJob", {"Seconds": "0"}, files={"unused": ("x", b"")})
+    assert multipart.json()["jobStatus"] == "esriJobSubmitted"
     upload = rest.url("/arcgis/rest/services/Demo/Analysis/GPServer/uploads/upload")
     assert rest.raw(upload, {"x": "1"}, files={"file": ("a.txt", b"a")}).json()["success"]
 
