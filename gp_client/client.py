@@ -291,8 +291,13 @@ class GPClient:
             self._parse_json(probe, url)  # raises the matching error
             raise HTTPError(f"HTTP {resp.status} from {redact_url(url)}", status=resp.status,
                             url=url)
-        if "json" in resp.content_type.lower() and head.lstrip().startswith(b"{") \
-                and b'"error"' in head:
+        ctype = resp.content_type.lower()
+        if "html" in ctype and not re.search(r"\.x?html?$", urlsplit(url).path, re.IGNORECASE):
+            # ArcGIS answers errors as an HTML page with status 200 when f is not json
+            raise not_json_error(head, url, resp.status, resp.content_type,
+                                 "the file may not exist, or a login page is in the way",
+                                 expected="a file")
+        if "json" in ctype and head.lstrip().startswith(b"{") and b'"error"' in head:
             try:
                 obj = json.loads(head.decode("utf-8-sig"))
             except ValueError:

@@ -175,7 +175,7 @@ def error_from_json(body: Any, url: str | None = None) -> ServerError | None:
 
 
 def not_json_error(body: bytes, url: str, status: int, content_type: str,
-                   reason: str = "") -> NotJSONError:
+                   reason: str = "", expected: str = "JSON") -> NotJSONError:
     """Build the error for a body that is not the JSON we asked for."""
     snippet = _excerpt(body)
     where = redact_url(url)
@@ -183,7 +183,7 @@ def not_json_error(body: bytes, url: str, status: int, content_type: str,
         "<") else "a non-JSON body"
     why = f" ({reason})" if reason else ""
     return NotJSONError(
-        f"Expected JSON from {where} but got {kind}{why} (HTTP {status}): {snippet!r}. "
+        f"Expected {expected} from {where} but got {kind}{why} (HTTP {status}): {snippet!r}. "
         "Check that the URL points to an ArcGIS REST endpoint and that no proxy or login page "
         "is in the way.",
         url=url, excerpt=snippet)

@@ -19,6 +19,7 @@ Contract for implementers:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Optional, Protocol, runtime_checkable
 
@@ -154,12 +155,24 @@ class RequestsTransport:
 
 
 def _short(exc: BaseException) -> str:
-    """A one-line description of a requests exception, innermost cause first."""
-    text = str(exc)
-    for marker in ("Caused by ", "caused by "):
-        if marker in text:
-            text = text.split(marker, 1)[1]
-    text = text.strip("()' \"")
-    if len(text) > 200:
-        text = text[:197] + "..."
-    return text or type(exc).__name__
+    """A one-line description of a requests exception: its innermost cause."""
+    inner: BaseException = exc
+    seen = {id(exc)}
+    while True:
+        nxt = None
+        for arg in getattr(inner, "args", ()):
+            if isinstance(arg, BaseException):
+                nxt = arg
+        reason = getattr(inner, "reason", None)
+        if nxt is None and isinstance(reason, BaseException):
+            nxt = reason
+        if nxt is None or id(nxt) in seen:
+            break
+        seen.add(id(nxt))
+        inner = nxt
+    text = str(inner) or type(inner).__name__
+    text = re.sub(r"<[^<>]* object at 0x[0-9a-fA-F]+>:\s*", "", text)
+    if inner is not exc and type(inner).__name__ not in text:
+        text = f"{type(inner).__name__}: {text}"
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:197] + "..."
