@@ -1,0 +1,313 @@
+"""QGIS feature sources -> Esri JSON FeatureSet / FeatureCollection (dict or streamed file).
+
+Geometries go out with Esri's ring orientation (outer rings clockwise, holes
+counter-clockwise), ``hasZ``/``hasM`` flags, and curves segmentized unless ``keep_curves``
+(then circular arcs are written as ``curvePaths``/``curveRings`` with ``c`` segments).
+Fields are mapped by :func:`esrijson.fields.field_to_esri`, dates as milliseconds since
+1970-01-01 UTC, nulls as ``null``. The CRS is written as ``wkid`` (+ ``latestWkid``) when it
+has an EPSG or ESRI id, as Esri ``wkt`` otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from qgis.core import (
+    QgsFeatureRequest,
+    QgsFeatureSource,
+    QgsFeedback,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QByteArray, QVariant
+
+from .fields import field_to_esri, safe_field_name
+from .geometry import GeometryEncoder
+from .spatialref import encode_spatial_reference
+
+__all__ = ["source_to_feature_set", "write_feature_set_file", "FEATURE_SET", "FEATURE_COLLECTION"]
+
+FEATURE_SET = "FeatureSet"
+FEATURE_COLLECTION = "FeatureCollection"
+BATCH = 2000
+
+
+def _null_to_none(obj: Any) -> Any:
+    """JSON ``default`` hook: QGIS NULL (an empty QVariant) becomes null."""
+    if isinstance(obj, QVariant):
+        return None if obj.isNull() else obj.value()
+    if isinstance(obj, (bytes, QByteArray)):
+        return None
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def _finite(values: list) -> list:
+    return [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+
+
+class _Plan:
+    """Everything needed to write one source: fields, converters, geometry encoder, header."""
+
+    def __init__(self, source: QgsFeatureSource, shape: str, keep_curves: bool,
+                 big_integer_type: str, safe_names: bool) -> None:
+        if shape not in (FEATURE_SET, FEATURE_COLLECTION):
+            raise ValueError(f"shape must be {FEATURE_SET!r} or {FEATURE_COLLECTION!r}, "
+                             f"not {shape!r}")
+        self.shape = shape
+        self.warnings: list[str] = []
+        wkb_type = source.wkbType()
+        self.encoder = GeometryEncoder(wkb_type, keep_curves=keep_curves)
+        self.has_geometry = self.encoder.geometry_type is not None
+        taken: set[str] = set()
+        self.indices: list[int] = []
+        self.names: list[str] = []
+        self.converters: list[tuple[int, Callable[[Any], Any]]] = []
+        self.field_defs: list[dict] = []
+        self.oid_name: str | None = None
+        for index, field in enumerate(source.fields()):
+            name = safe_field_name(field.name(), taken) if safe_names else field.name()
+            if safe_names and name != field.name():
+                self.warnings.append(f"Field {field.name()!r} is written as {name!r} (Esri "
+                                     "field names take letters, digits and '_').")
+            wide = big_integer_type
+            if field.type() == QVariant.LongLong and _fits_int32(source, index):
+                wide = "esriFieldTypeInteger"
+            definition, converter, warning = field_to_esri(field, name, big_integer_type=wide)
+            if warning:
+                self.warnings.append(warning)
+            if definition is None:
+                taken.discard(name.lower())
+                continue
+            if definition["type"] == "esriFieldTypeOID":
+                if self.oid_name is None:
+                    self.oid_name = name
+                else:
+                    definition["type"] = "esriFieldTypeInteger"
+            if converter is not None:
+                self.converters.append((len(self.indices), _nullsafe(converter)))
+            self.indices.append(index)
+            self.names.append(name)
+            self.field_defs.append(definition)
+        self.add_oid = shape == FEATURE_COLLECTION and self.oid_name is None
+        if self.add_oid:
+            self.oid_name = safe_field_name("OBJECTID", taken)
+            self.field_defs.insert(0, {"name": self.oid_name, "type": "esriFieldTypeOID",
+                                       "alias": self.oid_name})
+        self.all_fields = len(self.indices) == len(source.fields())
+        self.sr = encode_spatial_reference(source.sourceCrs()) if self.has_geometry else None
+        self.layer_name = source.sourceName() if hasattr(source, "sourceName") else ""
+
+    def header(self) -> tuple[dict, dict | None]:
+        """Return (feature set header without features, layerDefinition or None)."""
+        fs: dict[str, Any] = {}
+        if self.has_geometry:
+            fs["geometryType"] = self.encoder.geometry_type
+            fs["hasZ"] = self.encoder.has_z
+            fs["hasM"] = self.encoder.has_m
+            if self.sr:
+                fs["spatialReference"] = self.sr
+        if self.shape == FEATURE_SET:
+            fs = {"displayFieldName": "", **fs, "fields": self.field_defs}
+            return fs, None
+        ld: dict[str, Any] = {
+            "name": self.layer_name or "layer",
+            "type": "Feature Layer" if self.has_geometry else "Table",
+            "objectIdField": self.oid_name,
+            "fields": self.field_defs,
+        }
+        if self.has_geometry:
+            ld["geometryType"] = self.encoder.geometry_type
+            ld["hasZ"] = self.encoder.has_z
+            ld["hasM"] = self.encoder.has_m
+            if self.sr:
+                ld["spatialReference"] = self.sr
+        return fs, ld
+
+    def values(self, feature, number: int) -> list:
+        attrs = feature.attributes()
+        values = attrs if self.all_fields else [attrs[i] for i in self.indices]
+        for index, convert in self.converters:
+            values[index] = convert(values[index])
+        if self.add_oid:
+            values = [number] + values
+        return values
+
+    def names_out(self) -> list[str]:
+        return ([self.oid_name] if self.add_oid else []) + self.names
+
+
+def _fits_int32(source: QgsFeatureSource, index: int) -> bool:
+    """True when every value of a 64-bit integer field fits in 32 bits (providers answer
+    min/max with one query), so that servers without esriFieldTypeBigInteger accept it."""
+    try:
+        low = source.minimumValue(index)
+        high = source.maximumValue(index)
+    except (AttributeError, TypeError):
+        return False
+    for value in (low, high):
+        if value is None or isinstance(value, QVariant):
+            continue
+        try:
+            if not -(2**31) <= int(value) < 2**31:
+                return False
+        except (TypeError, ValueError):
+            return False
+    return True
+
+
+def _nullsafe(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def wrapped(value: Any) -> Any:
+        if value is None or isinstance(value, QVariant):
+            return None
+        return convert(value)
+
+    return wrapped
+
+
+def _features(source: QgsFeatureSource, selected_only: bool,
+              feedback: QgsFeedback | None) -> Iterator:
+    request = QgsFeatureRequest()
+    if selected_only:
+        if not isinstance(source, QgsVectorLayer):
+            raise ValueError("selected_only=True needs a QgsVectorLayer (a feature source has "
+                             "no selection); pass the layer itself.")
+        request.setFilterFids(source.selectedFeatureIds())
+        total = source.selectedFeatureCount()
+    else:
+        total = source.featureCount()
+    step = 100.0 / total if total and total > 0 else 0.0
+    for n, feature in enumerate(source.getFeatures(request), 1):
+        if feedback is not None and n % 1000 == 0:
+            if feedback.isCanceled():
+                return
+            if step:
+                feedback.setProgress(n * step)
+        yield feature
+
+
+def _attributes_dict(names: list[str], values: list) -> dict:
+    out = {}
+    for name, value in zip(names, values):
+        if isinstance(value, QVariant):
+            value = None if value.isNull() else value.value()
+        elif isinstance(value, float) and not math.isfinite(value):
+            value = None
+        out[name] = value
+    return out
+
+
+def source_to_feature_set(
+    source: QgsFeatureSource,
+    *,
+    selected_only: bool = False,
+    shape: str = FEATURE_SET,
+    feedback: QgsFeedback | None = None,
+    keep_curves: bool = False,
+    big_integer_type: str = "esriFieldTypeBigInteger",
+    safe_names: bool = True,
+    warnings: list[str] | None = None,
+) -> dict:
+    """Return the Esri JSON FeatureSet (or FeatureCollection) of a feature source as a dict.
+
+    64-bit integer fields whose values all fit in 32 bits (the source's min/max say so) go
+    out as ``esriFieldTypeInteger``, the others as ``big_integer_type``: servers older than
+    ArcGIS 11.2 do not know ``esriFieldTypeBigInteger``, pass ``esriFieldTypeDouble`` (exact
+    up to 2**53) for them. Warnings are appended to ``warnings``.
+    """
+    plan = _Plan(source, shape, keep_curves, big_integer_type, safe_names)
+    names = plan.names_out()
+    to_dict = plan.encoder.to_dict
+    features = []
+    for number, feature in enumerate(_features(source, selected_only, feedback), 1):
+        item: dict[str, Any] = {"attributes": _attributes_dict(names, plan.values(feature,
+                                                                                   number))}
+        if plan.has_geometry:
+            geometry = to_dict(feature.geometry())
+            if geometry is not None:
+                item["geometry"] = geometry
+        features.append(item)
+    if warnings is not None:
+        warnings.extend(plan.warnings + _counted(plan.encoder.warnings))
+    fs, ld = plan.header()
+    fs["features"] = features
+    if ld is None:
+        fs["exceededTransferLimit"] = False
+        return fs
+    return {"layerDefinition": ld, "featureSet": fs}
+
+
+def _counted(messages: dict[str, int]) -> list[str]:
+    return [f"{m} ({n} feature{'s' if n != 1 else ''})." for m, n in messages.items()]
+
+
+def write_feature_set_file(
+    source: QgsFeatureSource,
+    path: str | os.PathLike,
+    *,
+    feedback: QgsFeedback | None = None,
+    selected_only: bool = False,
+    shape: str = FEATURE_SET,
+    keep_curves: bool = False,
+    big_integer_type: str = "esriFieldTypeBigInteger",
+    safe_names: bool = True,
+    warnings: list[str] | None = None,
+) -> int:
+    """Stream a feature source to an Esri JSON file (FeatureSet by default); return the count.
+
+    Features are encoded one at a time and written in batches, so memory stays flat
+    whatever the size of the source. On cancel (``feedback``) the file is closed as valid
+    JSON holding the features written so far.
+    """
+    plan = _Plan(source, shape, keep_curves, big_integer_type, safe_names)
+    names = plan.names_out()
+    encode_attrs = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False,
+                                    allow_nan=False, default=_null_to_none).encode
+    to_text = plan.encoder.to_text
+    has_geometry = plan.has_geometry
+    fs, ld = plan.header()
+    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    if ld is None:
+        head = dumps(fs)[:-1] + ',"features":['
+        tail = '],"exceededTransferLimit":false}'
+    else:
+        head = '{"layerDefinition":' + dumps(ld) + ',"featureSet":' + dumps(fs)[:-1]
+        head += (',' if fs else '') + '"features":['
+        tail = "]}}"
+    count = 0
+    batch: list[str] = []
+    path = os.fspath(path)
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        out.write(head)
+        for number, feature in enumerate(_features(source, selected_only, feedback), 1):
+            values = plan.values(feature, number)
+            try:
+                attrs = encode_attrs(dict(zip(names, values)))
+            except ValueError:  # NaN or infinity in a double field: null
+                attrs = encode_attrs(dict(zip(names, _finite(values))))
+            if has_geometry:
+                geometry = to_text(feature.geometry())
+                if geometry is not None:
+                    batch.append('{"attributes":' + attrs + ',"geometry":' + geometry + "}")
+                else:
+                    batch.append('{"attributes":' + attrs + "}")
+            else:
+                batch.append('{"attributes":' + attrs + "}")
+            count += 1
+            if len(batch) >= BATCH:
+                out.write(("," if count > len(batch) else "") + ",".join(batch))
+                batch.clear()
+        if batch:
+            out.write(("," if count > len(batch) else "") + ",".join(batch))
+        out.write(tail)
+    if warnings is not None:
+        warnings.extend(plan.warnings + _counted(plan.encoder.warnings))
+    return count
+
+
+def wkb_type_name(wkb_type: int) -> str:
+    """Return a readable name for a QGIS geometry type (for messages)."""
+    return QgsWkbTypes.displayString(wkb_type)
