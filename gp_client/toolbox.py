@@ -220,7 +220,7 @@ def _make_method(mname: str, desc: TaskDescription) -> Callable[..., ExecuteResu
 def _task_doc(desc: TaskDescription) -> str:
     lines = [desc.label]
     if desc.description and desc.description.strip() != desc.label:
-        lines += ["", _plain(desc.description)]
+        lines += ["", textwrap.fill(_plain(desc.description), width=88)]
     mode = "asynchronous (submitJob)" if desc.is_async else "synchronous (execute)"
     lines += ["", f"Task {desc.name!r}, {mode}: {desc.url}", "", "Parameters", "----------"]
     for p in desc.inputs:
@@ -248,7 +248,7 @@ def _param_line(p: ParameterDescription) -> str:
         shown = repr(p.default_value)
         if len(shown) > 120:
             shown = shown[:117] + "..."
-        body.append(f"Default: {shown}.")
+        body.append(f"Default: {shown}" + ("" if shown.endswith("...") else "."))
     text = " ".join(body)
     if not text:
         return head
