@@ -121,3 +121,4 @@ class FeatureLayerDef:
     description: str = ""
     max_record_count: int = 1000
     extra: dict[str, Any] = field(default_factory=dict)
+    hosted: bool = False  # served under <url>/hosted/arcgis/rest/services (the hosting server)

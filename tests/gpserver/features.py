@@ -22,8 +22,13 @@ from .errors import RestError, bad_request, not_found
 from .gpvalues import loads_lenient
 
 LAYER_URL = re.compile(
-    r"/arcgis/rest/services/(?P<svc>.+?)/(?:FeatureServer|MapServer)/(?P<id>\d+)"
+    r"(?P<hosted>/hosted)?/arcgis/rest/services/(?P<svc>.+?)/(?:FeatureServer|MapServer)/(?P<id>\d+)"
 )
+
+
+def hosted_key(name: str) -> str:
+    """Store key of a hosted layer (kept apart from the GP server's services)."""
+    return f"@hosted/{name}"
 
 
 class FeatureStore:
@@ -43,10 +48,14 @@ class FeatureStore:
         with self._lock:
             return self._layers.get(service.lower())
 
-    def services(self) -> list[str]:
-        """Names of every feature service."""
+    def services(self, hosted: bool = False) -> list[str]:
+        """Names of the feature services of the GP server (or of the hosting server)."""
         with self._lock:
-            return [layer.service for layer in self._layers.values()]
+            return [
+                layer.name if hosted else layer.service
+                for layer in self._layers.values()
+                if layer.hosted == hosted
+            ]
 
     # -- resource JSON ----------------------------------------------------------------------
     def service_json(self, layer: FeatureLayerDef) -> dict[str, Any]:
@@ -240,7 +249,8 @@ class FeatureStore:
         parsed = urllib.parse.urlsplit(url)
         match = LAYER_URL.search(parsed.path)
         if match:
-            layer = self.get(urllib.parse.unquote(match.group("svc")))
+            svc = urllib.parse.unquote(match.group("svc"))
+            layer = self.get(hosted_key(svc) if match.group("hosted") else svc)
             if layer is not None:
                 params = dict(urllib.parse.parse_qsl(parsed.query))
                 params.setdefault("where", str(where) if where else "1=1")

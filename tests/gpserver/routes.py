@@ -9,7 +9,7 @@ from typing import Any, Callable
 from . import portal
 from .catalog import ASYNC, CURRENT_VERSION, FULL_VERSION, SYNC, Param, Service, Task
 from .errors import RestError, bad_request, not_found, token_required
-from .features import ensure_not_found
+from .features import ensure_not_found, hosted_key
 from .gpvalues import loads_lenient, parse_value
 from .httpd import Request, Response
 from .jobs import DELETED, SUCCEEDED, TERMINAL, Job
@@ -19,6 +19,7 @@ Route = tuple[re.Pattern[str], Callable[..., Response]]
 SVC = r"/arcgis/rest/services/(?P<svc>[^/]+(?:/[^/]+)?)"
 TASK = SVC + r"/GPServer/(?P<task>[^/]+)"
 JOB = TASK + r"/jobs/(?P<job>[^/]+)"
+HOSTED = r"/hosted/arcgis/rest/services/(?P<name>[^/]+)"
 
 
 class Router:
@@ -50,6 +51,10 @@ class Router:
             (SVC + r"/FeatureServer/(?P<layer>\d+)", self.feature_layer),
             (SVC + r"/FeatureServer/(?P<layer>\d+)/query", self.feature_query),
             (r"/arcgis/rest/services/(?P<folder>[^/]+)", self.folder),
+            (r"/hosted/arcgis/rest/services", self.hosted_root),
+            (HOSTED + r"/FeatureServer", self.hosted_service),
+            (HOSTED + r"/FeatureServer/(?P<layer>\d+)", self.hosted_layer),
+            (HOSTED + r"/FeatureServer/(?P<layer>\d+)/query", self.hosted_query),
             (r"/portal/sharing/rest", portal.root),
             (r"/portal/sharing/rest/info", portal.info),
             (r"/portal/sharing/rest/generateToken", portal.generate_token),
@@ -423,9 +428,42 @@ class Router:
         return Response({"success": True, "itemID": item}, title="Delete item")
 
     # -- feature services ---------------------------------------------------------------------
-    def _layer(self, req: Request, svc: str) -> Any:
+    def _layer(self, req: Request, svc: str, hosted: bool = False) -> Any:
         self.check_token(req, False)
-        return ensure_not_found(self.gp.features.get(svc), svc)
+        layer = self.gp.features.get(hosted_key(svc) if hosted else svc)
+        return ensure_not_found(layer if layer is None or layer.hosted == hosted else None, svc)
+
+    def hosted_root(self, req: Request) -> Response:
+        """``/hosted/arcgis/rest/services``: the hosting server's directory."""
+        self.check_token(req, False)
+        names = sorted(self.gp.features.services(hosted=True))
+        return Response(
+            {
+                "currentVersion": CURRENT_VERSION,
+                "folders": [],
+                "services": [{"name": n, "type": "FeatureServer"} for n in names],
+            },
+            title="Hosted services",
+        )
+
+    def hosted_service(self, req: Request, name: str) -> Response:
+        """A hosted ``FeatureServer``."""
+        layer = self._layer(req, name, hosted=True)
+        return Response(self.gp.features.service_json(layer), title=f"{name} (FeatureServer)")
+
+    def hosted_layer(self, req: Request, name: str, layer: str) -> Response:
+        """A hosted ``FeatureServer/0``."""
+        item = self._layer(req, name, hosted=True)
+        if layer != "0":
+            raise not_found("Layer not found.", f"Layer {layer} does not exist in {name}.")
+        return Response(self.gp.features.layer_json(item), title=item.name)
+
+    def hosted_query(self, req: Request, name: str, layer: str) -> Response:
+        """A hosted ``FeatureServer/0/query``."""
+        item = self._layer(req, name, hosted=True)
+        if layer != "0":
+            raise not_found("Layer not found.", f"Layer {layer} does not exist in {name}.")
+        return Response(self.gp.features.query(item, req.params), title="Query")
 
     def feature_service(self, req: Request, svc: str) -> Response:
         """``FeatureServer``."""

@@ -12,7 +12,7 @@ from typing import Any
 from .auth import Tokens
 from .catalog import FeatureLayerDef, Param, Service, Task
 from .faults import Faults
-from .features import FeatureStore
+from .features import FeatureStore, hosted_key
 from .httpd import GPHTTPServer
 from .jobs import Job, JobManager
 from .qgisenv import ensure_qgis
@@ -161,16 +161,21 @@ class GPServer:
     def publish_hosted_layer(
         self, name: str, feature_set: dict[str, Any], base_url: str
     ) -> dict[str, Any]:
-        """Publish ``Hosted/<name>/FeatureServer/0`` (replacing one of that name)."""
+        """Publish ``<url>/hosted/arcgis/rest/services/<name>/FeatureServer/0``.
+
+        Hosted layers live on a separate "hosting server" root, as ArcGIS Online's and a
+        federated Enterprise's do, so the GP server's directory does not change. A layer of
+        the same name is replaced.
+        """
         item_id = uuid.uuid4().hex
         self.features.add(
             FeatureLayerDef(
-                f"Hosted/{name}", name, feature_set, "Created by a Spatial Analysis task.",
-                extra={"serviceItemId": item_id},
+                hosted_key(name), name, feature_set, "Created by a Spatial Analysis task.",
+                extra={"serviceItemId": item_id}, hosted=True,
             )
         )
         return {
-            "url": f"{base_url}/arcgis/rest/services/Hosted/{name}/FeatureServer/0",
+            "url": f"{base_url}/hosted/arcgis/rest/services/{name}/FeatureServer/0",
             "itemId": item_id,
         }
 

@@ -257,7 +257,7 @@ def test_directory(rest: Rest) -> None:
     """The services directory, folders and GPServer service resources."""
     root = rest.get("/arcgis/rest/services")
     assert set(root) == {"currentVersion", "folders", "services"}
-    assert set(root["folders"]) >= {"Demo", "Secure"}
+    assert root["folders"] == ["Demo", "Secure"]
     assert {"name": "tasks", "type": "GPServer"} in root["services"]
     demo = rest.get("/arcgis/rest/services/Demo")
     assert {"name": "Demo/Analysis", "type": "GPServer"} in demo["services"]

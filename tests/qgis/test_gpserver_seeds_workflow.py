@@ -114,7 +114,7 @@ def test_seeds_create_buffers_workflow(gpserver_url: str, http10: None) -> None:
 
     layer = values["bufferLayer"]
     assert layer["url"] == (
-        f"{gpserver_url}/arcgis/rest/services/Hosted/{output_service}/FeatureServer/0"
+        f"{gpserver_url}/hosted/arcgis/rest/services/{output_service}/FeatureServer/0"
     )
     assert layer["itemId"]
 

@@ -524,3 +524,27 @@ def test_sample_points_query(rest: Rest) -> None:
     assert merc["features"][0]["geometry"]["x"] == pytest.approx(x, abs=0.01)
     bad = rest.get(layer + "/query", where="Name = ")
     assert bad["error"]["code"] == 400
+
+
+def test_create_buffers_output_name_publishes_on_the_hosting_root(rest: Rest) -> None:
+    """outputName: a queryable hosted layer under /hosted; the GP directory is unchanged."""
+    before = rest.get("/arcgis/rest/services")
+    layer = f"{rest.base_url}/arcgis/rest/services/Demo/SamplePoints/FeatureServer/0"
+    status = rest.run(
+        task(rest, "tasks", "CreateBuffers"),
+        {"inputLayer": {"url": layer, "filter": "OBJECTID < 3"}, "distances": [5],
+         "units": "Kilometers", "outputName": {"serviceProperties": {"name": "tiny buffers"}}},
+    )
+    value = status["values"]["bufferLayer"]
+    hosting = f"{rest.base_url}/hosted/arcgis/rest/services"
+    assert value["url"] == f"{hosting}/tiny_buffers/FeatureServer/0"
+    assert rest.get("/arcgis/rest/services") == before
+    hosted = rest.get("/hosted/arcgis/rest/services")["services"]
+    assert {"name": "tiny_buffers", "type": "FeatureServer"} in hosted
+    assert rest.get(value["url"])["geometryType"] == "esriGeometryPolygon"
+    assert rest.get(value["url"] + "/query", where="1=1", returnCountOnly="true") == {"count": 2}
+    # the new layer is a valid input of another task
+    copy = rest.run(task(rest, "Demo/Analysis", "CopyFeatures"), {"Input_Features": value})
+    assert len(copy["values"]["Output_Features"]["features"]) == 2
+    assert rest.get("/arcgis/rest/services/Hosted/tiny_buffers/FeatureServer/0")["error"][
+        "code"] == 404
