@@ -21,6 +21,9 @@ Decisions (documented here because they shape saved models and scripts):
   parameter's help.
 - An optional parameter that is left empty is not sent, so the server applies its own
   default.
+- Every destination (feature sink, file, raster) is optional and defaults to a temporary
+  output, so that a run that names no destination still gets every result, and a user can
+  skip a result they do not want.
 """
 
 from __future__ import annotations
@@ -498,7 +501,8 @@ class FeatureSetType(GpType):
         else:
             kind = _GEOMETRY_SOURCE_TYPES.get(_geometry_type(p.default_value),
                                               QgsProcessing.SourceType.TypeVectorAnyGeometry)
-        definition = QgsProcessingParameterFeatureSink(p.name, display_name(p), kind, None, False)
+        definition = QgsProcessingParameterFeatureSink(
+            p.name, display_name(p), kind, QgsProcessing.TEMPORARY_OUTPUT, True, True)
         definition.setHelp(help_text(p))
         return definition
 
@@ -523,6 +527,8 @@ class FeatureSetType(GpType):
         for warning in decoded.warnings:
             env.feedback.pushWarning(f"{p.name}: {warning}")
         wkb_type = QgsWkbTypes.Type.NoGeometry if self.table else decoded.wkb_type
+        if _skipped(env, p.name):
+            return
         sink, dest = env.algorithm.parameterAsSink(
             env.parameters, p.name, env.context, decoded.fields, wkb_type, decoded.crs)
         if sink is None:
@@ -600,7 +606,8 @@ class FileType(GpType):
     def output_parameter(self, p: Any) -> QgsProcessingParameterDefinition | None:
         """Return a file destination."""
         definition = QgsProcessingParameterFileDestination(
-            p.name, display_name(p), "All files (*.*)", None, False)
+            p.name, display_name(p), "All files (*.*)", QgsProcessing.TEMPORARY_OUTPUT, True,
+            True)
         definition.setHelp(help_text(p))
         return definition
 
@@ -614,6 +621,8 @@ class FileType(GpType):
         if not url:
             env.feedback.pushWarning(f"The server returned no file for {p.name}.")
             env.results[p.name] = None
+            return
+        if _skipped(env, p.name):
             return
         dest = env.algorithm.parameterAsFileOutput(env.parameters, p.name, env.context)
         env.results[p.name] = _fetch_to(url, dest, env, convert_raster=False)
@@ -639,7 +648,8 @@ class RasterType(FileType):
 
     def output_parameter(self, p: Any) -> QgsProcessingParameterDefinition | None:
         """Return a raster destination."""
-        definition = QgsProcessingParameterRasterDestination(p.name, display_name(p), None, False)
+        definition = QgsProcessingParameterRasterDestination(
+            p.name, display_name(p), QgsProcessing.TEMPORARY_OUTPUT, True, True)
         definition.setHelp(help_text(p))
         return definition
 
@@ -650,8 +660,18 @@ class RasterType(FileType):
             env.feedback.pushWarning(f"The server returned no raster for {p.name}.")
             env.results[p.name] = None
             return
+        if _skipped(env, p.name):
+            return
         dest = env.algorithm.parameterAsOutputLayer(env.parameters, p.name, env.context)
         env.results[p.name] = _fetch_to(url, dest, env, convert_raster=True)
+
+
+def _skipped(env: RunEnv, name: str) -> bool:
+    """Return whether the user chose to skip an optional destination."""
+    if name not in env.parameters:
+        return False  # not given: the default (a temporary output) applies
+    value = env.parameters[name]
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def layer_file(layer: Any) -> str:

@@ -10,7 +10,8 @@ The contract is gp_client.transport's: a Response for every HTTP answer whatever
 status, NetworkError (``timeout=True`` on a timeout) when no answer came. Limits of this
 implementation: request and response bodies are held in memory (``stream_to`` writes the
 body to the file once it has arrived), since QgsBlockingNetworkRequest gives no chunked
-access in QGIS 3.22. Qt's HTTP stack re-sends a request (even a POST) up to twice when the
+access in QGIS 3.22. Answers are kept out of QGIS's HTTP disk cache (see ``_forget``).
+Qt's HTTP stack re-sends a request (even a POST) up to twice when the
 connection closes before any byte of the answer arrives; requests does not.
 """
 
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any, Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from qgis.core import QgsBlockingNetworkRequest, QgsFeedback
+from qgis.core import QgsBlockingNetworkRequest, QgsFeedback, QgsNetworkAccessManager
 from qgis.PyQt.QtCore import QByteArray, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
@@ -106,6 +107,7 @@ class QgisTransport:
         for name, value in {**self.headers, **(headers or {})}.items():
             request.setRawHeader(str(name).encode("latin-1"), str(value).encode("latin-1"))
 
+        _forget(full_url)
         blocking = QgsBlockingNetworkRequest()
         if self.applies_auth(full_url):
             blocking.setAuthCfg(self.authcfg)
@@ -124,11 +126,12 @@ class QgisTransport:
             raise ValueError(f"Unsupported HTTP method {method!r}.")
 
         reply = blocking.reply()
+        final_url = reply.request().url().toString() or full_url
+        _forget(full_url, final_url)
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
         if not status:
             raise _network_error(blocking, error, reply, url, timeout, feedback)
         content = bytes(reply.content())
-        final_url = reply.request().url().toString() or full_url
         answer_headers = {
             bytes(name).decode("latin-1"): bytes(reply.rawHeader(name)).decode("latin-1")
             for name in reply.rawHeaderList()
@@ -138,6 +141,21 @@ class QgisTransport:
                 handle.write(content)
             content = b""
         return Response(status=int(status), headers=answer_headers, body=content, url=final_url)
+
+
+def _forget(*urls: str) -> None:
+    """Drop URLs from QGIS's HTTP disk cache.
+
+    QgsBlockingNetworkRequest stores every GET answer in the cache whatever the server says
+    (it strips Cache-Control), and on a later HTTP error Qt reports the *cached* status with
+    the error's body. Job statuses and results must never come from, nor fill, that cache.
+    """
+    cache = QgsNetworkAccessManager.instance().cache()
+    if cache is None:
+        return
+    for url in urls:
+        if url:
+            cache.remove(QUrl(url))
 
 
 def _network_error(blocking: QgsBlockingNetworkRequest, error: Any, reply: Any, url: str,

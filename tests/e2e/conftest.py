@@ -42,7 +42,7 @@ class QgisProcess:
 
     def run_json(self, algorithm: str, *params: str, **kwargs: object) -> dict:
         """Run an algorithm with ``--json`` and return the parsed report."""
-        done = self("run", algorithm, "--json", "--", *params, **kwargs)
+        done = self("run", algorithm, "--json", *params, **kwargs)
         start = done.stdout.find("{")
         return json.loads(done.stdout[start:])
 

@@ -80,7 +80,7 @@ def test_run_buffer_features_writes_a_geopackage(qp: QgisProcess, tmp_path: Path
 
 
 def test_run_reports_a_failing_task(qp: QgisProcess) -> None:
-    done = qp("run", "arcgisgp:local_demo_analysis_alwaysfails", "--",
+    done = qp("run", "arcgisgp:local_demo_analysis_alwaysfails",
               "--Message=The server says no", check=False)
     assert done.returncode != 0
     assert "The server says no" in done.stdout + done.stderr

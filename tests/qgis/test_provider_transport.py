@@ -128,8 +128,22 @@ def test_stream_to_writes_the_body(transport: Transport, gpserver_url: str,
 def test_http_error_status_is_a_response(transport: Transport, gpserver_url: str, faults: Any,
                                          code: int) -> None:
     faults.add(r"/Demo/Analysis/GPServer\?", "status5xx", code=code)
+    n = len(faults.history)
     resp = transport.send("GET", gpserver_url + DEMO, params={"f": "json"})
-    assert resp.status == code
+    assert resp.status == code, (faults.history[n:], faults.active())
+
+
+def test_error_after_success_on_the_same_url(transport: Transport, gpserver_url: str,
+                                             faults: Any) -> None:
+    # QGIS caches GET answers on disk; a later error must not come back with the old status
+    first = transport.send("GET", gpserver_url + DEMO, params={"f": "json"})
+    assert first.status == 200
+    faults.add(r"/Demo/Analysis/GPServer\?", "status5xx", code=503)
+    second = transport.send("GET", gpserver_url + DEMO, params={"f": "json"})
+    assert second.status == 503
+    assert b"executionType" not in second.body
+    third = transport.send("GET", gpserver_url + DEMO, params={"f": "json"})
+    assert third.status == 200 and third.json()["executionType"]
 
 
 def test_html_answer_is_a_response(transport: Transport, gpserver_url: str,
