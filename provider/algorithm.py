@@ -141,7 +141,13 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         spec = self._spec
         connection = _current_connection(spec)
         service_url = spec.service.url
-        client = make_client(connection, auth_origins=[service_url, spec.task.url])
+        # A synchronous execute cannot be cancelled on the server: cancelling aborts the
+        # request instead. An asynchronous job needs the client after a cancel (to send it).
+        try:
+            client = make_client(connection, auth_origins=[service_url, spec.task.url],
+                                 feedback=None if _is_async(spec) else feedback)
+        except GPError as err:
+            raise QgsProcessingException(str(err)) from None
         work_dir = os.path.join(QgsProcessingUtils.tempFolder(), f"arcgisgp_{uuid.uuid4().hex}")
         os.makedirs(work_dir, exist_ok=True)
         env = RunEnv(
@@ -169,9 +175,11 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         except JobCancelledError as err:
             raise QgsProcessingException(
                 f"Cancelled: the server job was cancelled ({err}).") from None
-        except JobError as err:
-            raise QgsProcessingException(_job_error_text(err)) from None
         except GPError as err:
+            if feedback.isCanceled():
+                raise QgsProcessingException(f"Cancelled ({err}).") from None
+            if isinstance(err, JobError):
+                raise QgsProcessingException(_job_error_text(err)) from None
             raise QgsProcessingException(str(err)) from None
         self._post_processors = _attach_styles(env, context)
         return env.results

@@ -99,3 +99,66 @@ def test_repeated_runs_over_several_inputs(qp: QgisProcess, tmp_path: Path) -> N
                     f"--Input_Features={source}", "--Distance=500",
                     f"--Output_Features={output}")
         assert sorted(f["Name"] for f in read_layer(output)) == [p[2] for p in points]
+
+
+def build_model(path: Path) -> list[str]:
+    """Write a model: points -> remote BufferFeatures -> native:dissolve -> native:fixgeometries."""
+    from qgis.core import (
+        QgsProcessing,
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterFeatureSource,
+    )
+
+    model = QgsProcessingModelAlgorithm("remote_buffer_model", "arcgis_gp_tests")
+    model.addModelParameter(
+        QgsProcessingParameterFeatureSource("points", "Points",
+                                            [QgsProcessing.SourceType.TypeVectorPoint]),
+        QgsProcessingModelParameter("points"))
+
+    def child(alg_id: str, child_id: str, sources: dict) -> QgsProcessingModelChildAlgorithm:
+        step = QgsProcessingModelChildAlgorithm(alg_id)
+        step.setChildId(child_id)
+        step.setDescription(child_id)
+        for name, source in sources.items():
+            step.addParameterSources(name, [source])
+        return step
+
+    static = QgsProcessingModelChildParameterSource.fromStaticValue
+    remote = child(BUFFER, "remote_buffer", {
+        "Input_Features": QgsProcessingModelChildParameterSource.fromModelParameter("points"),
+        "Distance": static(5), "Distance_units": static(1), "Dissolve": static(0),
+    })
+    dissolve = child("native:dissolve", "dissolve", {
+        "INPUT": QgsProcessingModelChildParameterSource.fromChildOutput(
+            "remote_buffer", "Output_Features"),
+    })
+    fix = child("native:fixgeometries", "fix", {
+        "INPUT": QgsProcessingModelChildParameterSource.fromChildOutput("dissolve", "OUTPUT"),
+    })
+    output = QgsProcessingModelOutput("result", "Result")
+    output.setChildId("fix")
+    output.setChildOutputName("OUTPUT")
+    fix.setModelOutputs({"result": output})
+    for step in (remote, dissolve, fix):
+        model.addChildAlgorithm(step)
+    model.updateDestinationParameters()
+    assert model.toFile(str(path))
+    return [d.name() for d in model.destinationParameterDefinitions()]
+
+
+def test_model_chaining_remote_and_native_algorithms(qp: QgisProcess, qgis_processing: object,
+                                                     tmp_path: Path) -> None:
+    model = tmp_path / "remote_buffer.model3"
+    destinations = build_model(model)
+    assert len(destinations) == 1
+    source = write_points(tmp_path / "in.gpkg", [(2.35, 48.85, "Paris"), (2.40, 48.86, "B")])
+    output = tmp_path / "dissolved.gpkg"
+    report = qp.run_json(str(model), f"--points={source}", f"--{destinations[0]}={output}")
+    assert report["results"]
+    features = read_layer(output)
+    assert len(features) == 1  # two overlapping 5 km buffers, dissolved into one
+    assert features[0]["_type"] in ("Polygon", "Multi Polygon")

@@ -138,3 +138,42 @@ def test_gui_entry_adds_and_removes_its_actions(qgis_iface: Any, store: Connecti
     assert isinstance(dialog, ConnectionsDialog) and dialog.isVisible()
     entry.remove_from_gui()
     assert entry.manage_action is None and entry.dialog is None
+
+
+def test_processing_dialog_shows_every_parameter(qgis_iface: Any, qgis_processing: Any,
+                                                 gpserver_url: str, tmp_path: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Processing's own algorithm dialog builds a widget for every parameter of a task."""
+    import json
+
+    from qgis.core import QgsApplication
+    from qgis.gui import QgsBrowserGuiModel
+
+    from arcgis_gp.provider.connections import ENV_VAR
+
+    model = QgsBrowserGuiModel()
+    monkeypatch.setattr(qgis_iface, "browserModel", lambda: model, raising=False)
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+
+    env = {ENV_VAR: json.dumps([{"name": "local",
+                                 "url": gpserver_url + "/arcgis/rest/services"}])}
+    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ=env)
+    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=True)
+    registry = QgsApplication.processingRegistry()
+    old = registry.providerById("arcgisgp")
+    if old is not None:
+        registry.removeProvider(old)
+    assert registry.addProvider(provider)
+    try:
+        alg = registry.createAlgorithmById("arcgisgp:local_demo_analysis_bufferfeatures")
+        dialog = AlgorithmDialog(alg, False, qgis_iface.mainWindow())
+        dialog.show()
+        QCoreApplication.processEvents()
+        panel = dialog.mainWidget()
+        for name in ("Input_Features", "Distance", "Distance_units", "Dissolve",
+                     "Output_Features"):
+            assert name in panel.wrappers or name in panel.outputWidgets, name
+        assert not dialog.grab().isNull()
+        dialog.close()
+    finally:
+        registry.removeProvider(provider)
