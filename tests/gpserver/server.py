@@ -40,7 +40,7 @@ class GPServer:
         max_job_seconds: float = 3600.0,
         faults: list[dict[str, Any]] | None = None,
         data_dir: str | Path | None = None,
-        workers: int = 8,
+        workers: int = 32,
         verbose: bool = False,
     ) -> None:
         self.host = host
