@@ -318,7 +318,8 @@ class DecodedFeatureSet:
         converters = self._converters
         decode = self._decoder.decode
         oid_index = self._oid_index
-        state = {"n": 0, "checked": False}
+        state = {"n": 0, "checked": False, "top": 0}
+        seen: set[int] = set()
 
         def build(raw: Any) -> QgsFeature:
             state["n"] += 1
@@ -333,9 +334,12 @@ class DecodedFeatureSet:
             values = [attrs.get(k) for k in keys]
             for index, convert in converters:
                 values[index] = convert(values[index])
-            fid = state["n"]
-            if oid_index is not None and type(values[oid_index]) is int:
-                fid = values[oid_index]
+            fid = values[oid_index] if oid_index is not None else None
+            if type(fid) is not int or fid in seen:  # no OID, or a duplicate one (seen live)
+                fid = max(state["top"], state["n"]) + 1
+            seen.add(fid)
+            if fid > state["top"]:
+                state["top"] = fid
             feature = QgsFeature(fields, fid)
             feature.setAttributes(values)
             geom = decode(raw.get("geometry"))

@@ -1,0 +1,71 @@
+"""Helpers for the esrijson tests (tests/qgis/test_esrijson_*.py).
+
+Everything here is opt-in (plain functions and non-autouse fixtures), so the other tests in
+this folder are not affected.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RECORDED = REPO_ROOT.parent / "shared" / "fixtures" / "recorded"
+
+
+def recorded(*parts: str) -> Path:
+    """Return the path of a recorded fixture file (../shared/fixtures/recorded/...)."""
+    return RECORDED.joinpath(*parts)
+
+
+def gdal_layer(path: Path) -> Any:
+    """Return (datasource, layer) of a file opened by GDAL's ESRIJSON driver, or (None, None)."""
+    from osgeo import gdal, ogr
+
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        ds = ogr.Open("ESRIJSON:" + str(path))
+    finally:
+        gdal.PopErrorHandler()
+    if ds is None or ds.GetLayerCount() == 0:
+        return None, None
+    return ds, ds.GetLayer(0)
+
+
+def gdal_readable(path: Path) -> bool:
+    """True when GDAL's ESRIJSON driver reads the file."""
+    ds, layer = gdal_layer(path)
+    return layer is not None
+
+
+def vertices(geometry: Any) -> list[tuple]:
+    """Return the sorted (x, y, z, m) vertices of a QgsGeometry (NaN for missing Z/M)."""
+    out = []
+    for v in geometry.vertices():
+        z = v.z() if v.is3D() else math.nan
+        m = v.m() if v.isMeasure() else math.nan
+        out.append(tuple(_key(c) for c in (v.x(), v.y(), z, m)))
+    return sorted(out)
+
+
+def _key(value: float) -> Any:
+    return "nan" if math.isnan(value) else round(value, 9)
+
+
+@pytest.fixture()
+def esrijson_memory_layer() -> Any:
+    """Factory: a memory layer from a DecodedFeatureSet (all its features added)."""
+
+    def make(decoded: Any, name: str = "decoded") -> Any:
+        from qgis.core import QgsMemoryProviderUtils
+
+        layer = QgsMemoryProviderUtils.createMemoryLayer(name, decoded.fields, decoded.wkb_type,
+                                                         decoded.crs)
+        assert layer.isValid()
+        assert layer.dataProvider().addFeatures(list(decoded.features()))[0]
+        return layer
+
+    return make
