@@ -874,7 +874,13 @@ class GeometryEncoder:
                 items.append(pts[0])
             if isinstance(piece, QgsCircularString):
                 for k in range(1, len(pts) - 1, 2):
-                    items.append({"c": [pts[k + 1], pts[k]]})
+                    start, mid, end = pts[k - 1], pts[k], pts[k + 1]
+                    if start[:2] == end[:2]:
+                        # a full circle: "c" cannot say it (two points); "a" with its centre can
+                        centre = [(start[0] + mid[0]) / 2, (start[1] + mid[1]) / 2]
+                        items.append({"a": [end, centre, 0, 0]})
+                    else:
+                        items.append({"c": [end, mid]})
             else:
                 items.extend(pts[1:])
         return items
