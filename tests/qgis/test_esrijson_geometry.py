@@ -242,7 +242,7 @@ def test_curve_ring_with_a_hole_and_z() -> None:
     assert decoded.wkb_type == QgsWkbTypes.MultiSurfaceZ
     polygon = geometry.constGet().geometryN(0)
     assert polygon.numInteriorRings() == 1
-    assert polygon.exteriorRing().pointN(0).z() == 1
+    assert polygon.exteriorRing().startPoint().z() == 1
 
 
 def test_curves_after_the_sample_are_segmentized(tmp_path) -> None:
