@@ -40,8 +40,13 @@ class Auth(Protocol):
         """Return the headers to add to a request to ``url``."""
         ...
 
-    def on_auth_error(self, client: GPClient, url: str, error: AuthError) -> bool:
-        """Repair what can be repaired after a 498/499; True means retry the request once."""
+    def on_auth_error(self, client: GPClient, url: str, error: AuthError, *,
+                      discover: bool = True) -> bool:
+        """Repair what can be repaired after a 498/499; True means retry the request once.
+
+        ``discover`` is False for downloads: an origin not met before must not make the
+        strategy look for (or send credentials to) a token service.
+        """
         ...
 
     def secrets(self) -> tuple[str, ...]:
@@ -57,7 +62,8 @@ class NoAuth:
         """Return no headers."""
         return {}
 
-    def on_auth_error(self, client: GPClient, url: str, error: AuthError) -> bool:
+    def on_auth_error(self, client: GPClient, url: str, error: AuthError, *,
+                      discover: bool = True) -> bool:
         """Nothing to repair."""
         return False
 
@@ -103,7 +109,8 @@ class TokenAuth:
             headers[AUTH_HEADER] = "Bearer " + self._token
         return headers
 
-    def on_auth_error(self, client: GPClient, url: str, error: AuthError) -> bool:
+    def on_auth_error(self, client: GPClient, url: str, error: AuthError, *,
+                      discover: bool = True) -> bool:
         """A fixed token cannot be refreshed."""
         return False
 
@@ -165,7 +172,8 @@ class UserPasswordAuth:
             headers[AUTH_HEADER] = "Bearer " + self._get_token(client, issuer)
         return headers
 
-    def on_auth_error(self, client: GPClient, url: str, error: AuthError) -> bool:
+    def on_auth_error(self, client: GPClient, url: str, error: AuthError, *,
+                      discover: bool = True) -> bool:
         """Drop the rejected token (or find the token service) so that a retry gets a new one."""
         origin = origin_of(url)
         with self._lock:
@@ -177,6 +185,8 @@ class UserPasswordAuth:
                     del self._tokens[issuer]
                     return True
                 return False
+            if not discover:
+                return False  # never look for a token service on behalf of a download
             # Unknown or "no token needed" origin: look again, then guess.
             self._issuers.pop(origin, None)
         found = self._issuer(client, url, True)

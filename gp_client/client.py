@@ -129,7 +129,8 @@ class GPClient:
                         self._check_download(resp, url, part)
                         break
                     except AuthError as exc:
-                        if attempt == 0 and self.auth.on_auth_error(self, url, exc):
+                        if attempt == 0 and self.auth.on_auth_error(self, url, exc,
+                                                                    discover=False):
                             continue
                         raise
                 name = safe_filename(filename or _disposition_name(resp) or _url_name(url))

@@ -163,6 +163,24 @@ def test_tokens_go_only_to_their_origin(gpserver: Any, file_host: Any, tmp_path:
         assert AUTH_HEADER.lower() not in headers and "authorization" not in headers
 
 
+def test_download_host_asking_for_a_token_gets_no_credentials(gpserver: Any, file_host: Any,
+                                                             tmp_path: Any,
+                                                             recording: Any) -> None:
+    """Another host answering 499 to a download: no token lookup there, no password sent."""
+    url = file_host.put("result.json", json.dumps(
+        {"error": {"code": 499, "message": "Token Required", "details": []}}).encode())
+    client = GPClient(transport=recording, auth=UserPasswordAuth("demo", PASSWORD))
+    client.get_json(gpserver.services_url + "/Secure/Analysis/GPServer")
+    file_host.seen.clear()
+    recording.clear()
+    with pytest.raises(TokenRequiredError):
+        client.download(url, tmp_path)
+    assert [c["url"] for c in recording.calls] == [url]
+    assert [s["path"] for s in file_host.seen] == ["/result.json"]
+    assert AUTH_HEADER.lower() not in {k.lower() for k in file_host.seen[0]["headers"]}
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_secure_scratch_download_carries_the_token(gpserver: Any, tmp_path: Any) -> None:
     """The same origin's result files do get the token (the server requires it)."""
     client = GPClient(auth=UserPasswordAuth("demo", PASSWORD))
