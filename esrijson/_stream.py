@@ -142,7 +142,7 @@ class JsonStream:
             except json.JSONDecodeError as exc:
                 if self._fix_trailing_comma(exc.pos):
                     continue
-                if self._fill(at_least=len(self._buf)):
+                if self._fill(at_least=2 * (len(self._buf) - self._pos)):
                     continue
                 self._fail(exc.msg, self._base + exc.pos)
             else:
@@ -272,6 +272,8 @@ class JsonStream:
                 yield ("features_end", path)
                 return
             if expect_sep:
+                if not ch:
+                    self._fail("the file ends inside the features array")
                 if ch != ",":
                     self._fail("expected ',' or ']' between features")
                 self._pos += 1

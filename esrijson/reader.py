@@ -319,7 +319,6 @@ class DecodedFeatureSet:
         decode = self._decoder.decode
         oid_index = self._oid_index
         state = {"n": 0, "checked": False, "top": 0}
-        seen: set[int] = set()
 
         def build(raw: Any) -> QgsFeature:
             state["n"] += 1
@@ -334,12 +333,12 @@ class DecodedFeatureSet:
             values = [attrs.get(k) for k in keys]
             for index, convert in converters:
                 values[index] = convert(values[index])
+            # the OID is the feature id while OIDs increase (they do in server answers);
+            # otherwise (no OID, or one out of order that could repeat) the next free id
             fid = values[oid_index] if oid_index is not None else None
-            if type(fid) is not int or fid in seen:  # no OID, or a duplicate one (seen live)
+            if type(fid) is not int or fid <= state["top"]:
                 fid = max(state["top"], state["n"]) + 1
-            seen.add(fid)
-            if fid > state["top"]:
-                state["top"] = fid
+            state["top"] = fid
             feature = QgsFeature(fields, fid)
             feature.setAttributes(values)
             geom = decode(raw.get("geometry"))
@@ -481,10 +480,13 @@ class _FileSource:
         finally:
             events.close()
         owner._progress = 1.0
-        # keys that came after the features (exceededTransferLimit, usually)
+        # keys that came after the features (exceededTransferLimit, more layers ...)
         warnings: list[str] = []
         fs, ld, _ = _locate(_listify(self.skeleton), warnings)
         owner.exceeded_transfer_limit = bool(_pick(fs, ld, "exceededTransferLimit"))
+        for warning in warnings:
+            if warning not in owner._base_warnings:
+                owner._base_warnings.append(warning)
         if stream.trailing_commas and owner.strict_json:
             owner.strict_json = False
             owner._base_warnings.append(_lenient_warning(stream.trailing_commas))
