@@ -817,7 +817,7 @@ class GeometryEncoder:
             return None
         if kind == POINT:
             values = [None if not math.isfinite(v) else v for v in parts]
-            return "{" + self._flags + ",".join(
+            return "{" + ",".join(
                 f'"{k}":{"null" if v is None else repr(v)}'
                 for k, v in zip(self._point_keys, values)) + "}"
         if kind == "curve":
