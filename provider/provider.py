@@ -56,8 +56,13 @@ class GpClientLogBridge(logging.Handler):
 
     LOGGER_NAME = "arcgis_gp.gp_client"
 
+    # gp_client logs each job message too; algorithms already give those to the feedback
+    JOB_MESSAGE_FORMAT = "Job %s: %s"
+
     def emit(self, record: logging.LogRecord) -> None:
         """Log one record under the plugin's tag."""
+        if record.msg == self.JOB_MESSAGE_FORMAT:
+            return
         if record.levelno >= logging.ERROR:
             level = Qgis.MessageLevel.Critical
         elif record.levelno >= logging.WARNING:

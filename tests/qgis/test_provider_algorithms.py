@@ -15,6 +15,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,13 +82,13 @@ def server_tasks(gpserver_url: str) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def algorithms(gpserver_url: str, tmp_path_factory: pytest.TempPathFactory
-               ) -> dict[str, GpTaskAlgorithm]:
+               ) -> Iterator[dict[str, GpTaskAlgorithm]]:
     """The algorithms of a connection to the server's services directory."""
     provider = make_provider(gpserver_url + "/arcgis/rest/services",
                              tmp_path_factory.mktemp("cache"))
     found = load(provider)
     assert provider.load_problems == []
-    return found
+    yield found  # the provider owns the algorithms: keep it alive while they are used
 
 
 def alg_name(service: str, task: str) -> str:
@@ -300,7 +301,12 @@ def test_start_up_with_the_server_down_uses_the_cache(qgis_app: Any, tmp_path: P
     log = LogCatcher()
     try:
         again = make_provider(url, tmp_path, fetch_missing=True)
-        assert sorted(load(again)) == names  # from the cache, no network
+        registry = QgsApplication.processingRegistry()
+        old = registry.providerById("arcgisgp")
+        if old is not None:
+            registry.removeProvider(old)
+        assert registry.addProvider(again)  # load(): gp_client's log goes to QGIS's too
+        assert sorted(a.name() for a in again.algorithms()) == names  # from the cache
         assert counter.urls == []
         outcome: list[dict] = []
         task = again.refresh_in_background(on_done=outcome.append)
@@ -313,6 +319,7 @@ def test_start_up_with_the_server_down_uses_the_cache(qgis_app: Any, tmp_path: P
     finally:
         counter.close()
         log.close()
+        QgsApplication.processingRegistry().removeProvider("arcgisgp")
     warnings = [m for m, level in log.messages if level == Qgis.MessageLevel.Warning
                 and not m.startswith("The Esri JSON tools")]  # TODO: strict once they land
     assert len(warnings) == 1, warnings
