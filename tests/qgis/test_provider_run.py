@@ -88,8 +88,10 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
 def provider(qgis_processing: Any, gpserver_url: str,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
     """The provider, registered, with a connection 'local' to the reference server."""
-    env = {ENV_VAR: json.dumps([{"name": "local",
-                                 "url": gpserver_url + "/arcgis/rest/services"}])}
+    env = {ENV_VAR: json.dumps([
+        {"name": "local", "url": gpserver_url + "/arcgis/rest/services"},
+        {"name": "portal", "url": gpserver_url + "/portal/sharing/rest"},
+    ])}
     store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ=env)
     provider = GpProvider(store, DescriptionCache(tmp_path_factory.mktemp("cache")),
                           fetch_missing=True)
@@ -396,3 +398,20 @@ def test_repeated_runs_keep_no_state(provider: GpProvider) -> None:
         assert ok
         out = context.getMapLayer(results["Output_Features"])
         assert out.featureCount() == count
+
+
+@pytest.mark.parametrize("hosted", [False, True], ids=["feature_collection", "hosted_layer"])
+def test_portal_analysis_service(provider: GpProvider, hosted: bool) -> None:
+    """A portal connection finds its helper (analysis) service; hosted results are read back."""
+    params = {"inputLayer": point_layer(CITIES[:2]), "distances": "1;2", "units": 1,
+              "bufferLayer": "TEMPORARY_OUTPUT"}
+    if hosted:
+        params["outputName"] = json.dumps({"serviceProperties": {"name": f"b{uuid.uuid4().hex}"}})
+    feedback = RecordingFeedback()
+    result = run("arcgisgp:portal_tasks_createbuffers", params, feedback)
+    layer = result["bufferLayer"]
+    if isinstance(layer, str):
+        layer = QgsVectorLayer(layer)
+    assert layer.featureCount() == 4  # two points, two distances
+    assert layer.crs().authid() == "EPSG:4326"
+    assert any("hosted layer" in t for t in feedback.texts("info")) == hosted
