@@ -34,6 +34,7 @@ from .algorithm import GpTaskAlgorithm, TaskSpec
 from .cache import DescriptionCache
 from .clients import make_client
 from .connections import LOG_TAG, SOURCE_ENVIRONMENT, Connection, ConnectionStore
+from .esrijson_algorithms import EsriJsonToLayerAlgorithm, LayerToEsriJsonAlgorithm
 from .naming import algorithm_name, group_id, group_name
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "icon.svg")
@@ -306,10 +307,5 @@ class RefreshTask(QgsTask):
 
 
 def _utility_algorithms() -> list:
-    """Return the Esri JSON tools, or none while their module is not there yet."""
-    try:
-        from .esrijson_algorithms import EsriJsonToLayerAlgorithm, LayerToEsriJsonAlgorithm
-    except ImportError as err:
-        _log(f"The Esri JSON tools are not available: {err}", Qgis.MessageLevel.Warning)
-        return []
+    """Return the Esri JSON tools (esrijsontolayer, layertoesrijson)."""
     return [EsriJsonToLayerAlgorithm(), LayerToEsriJsonAlgorithm()]

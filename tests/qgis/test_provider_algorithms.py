@@ -116,6 +116,7 @@ def test_names_groups_and_esrijson_tools(algorithms: dict) -> None:
     assert buffer.groupId() == "local_demo_analysis"
     assert algorithms["local_demo_analysissync_copyfeatures"].groupId() == \
         "local_demo_analysissync"
+    assert "esrijsontolayer" in algorithms and "layertoesrijson" in algorithms
 
 
 def _check_input(alg: GpTaskAlgorithm, param: dict) -> None:
@@ -320,8 +321,7 @@ def test_start_up_with_the_server_down_uses_the_cache(qgis_app: Any, tmp_path: P
         counter.close()
         log.close()
         QgsApplication.processingRegistry().removeProvider("arcgisgp")
-    warnings = [m for m, level in log.messages if level == Qgis.MessageLevel.Warning
-                and not m.startswith("The Esri JSON tools")]  # TODO: strict once they land
+    warnings = [m for m, level in log.messages if level == Qgis.MessageLevel.Warning]
     assert len(warnings) == 1, warnings
     assert "Could not refresh connection 'local'" in warnings[0]
     assert "cached algorithms" in warnings[0]
