@@ -8,11 +8,12 @@ while it waits.
 
 The contract is gp_client.transport's: a Response for every HTTP answer whatever its
 status, NetworkError (``timeout=True`` on a timeout) when no answer came. Limits of this
-implementation: request and response bodies are held in memory (``stream_to`` writes the
-body to the file once it has arrived), since QgsBlockingNetworkRequest gives no chunked
-access in QGIS 3.22. Answers are kept out of QGIS's HTTP disk cache (see ``_forget``).
-Qt's HTTP stack re-sends a request (even a POST) up to twice when the
-connection closes before any byte of the answer arrives; requests does not.
+implementation: request bodies (uploads) are built in memory; a GET with ``stream_to`` goes
+through QgsNetworkAccessManager directly and writes the body to the file as it arrives
+(QgsBlockingNetworkRequest gives no chunked access in QGIS 3.22). Answers are kept out of
+QGIS's HTTP disk cache (see ``_forget``). Qt's HTTP stack re-sends a request (even a POST)
+up to twice when the connection closes before any byte of the answer arrives; requests
+does not.
 """
 
 from __future__ import annotations
@@ -22,8 +23,13 @@ from collections.abc import Iterable
 from typing import Any, Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from qgis.core import QgsBlockingNetworkRequest, QgsFeedback, QgsNetworkAccessManager
-from qgis.PyQt.QtCore import QByteArray, QUrl
+from qgis.core import (
+    QgsApplication,
+    QgsBlockingNetworkRequest,
+    QgsFeedback,
+    QgsNetworkAccessManager,
+)
+from qgis.PyQt.QtCore import QByteArray, QEventLoop, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
 from ..gp_client.errors import NetworkError
@@ -107,6 +113,9 @@ class QgisTransport:
         for name, value in {**self.headers, **(headers or {})}.items():
             request.setRawHeader(str(name).encode("latin-1"), str(value).encode("latin-1"))
 
+        if stream_to is not None and method == "GET":
+            return self._stream_get(request, full_url, stream_to, timeout)
+
         _forget(full_url)
         blocking = QgsBlockingNetworkRequest()
         if self.applies_auth(full_url):
@@ -141,6 +150,62 @@ class QgisTransport:
                 handle.write(content)
             content = b""
         return Response(status=int(status), headers=answer_headers, body=content, url=final_url)
+
+
+    def _stream_get(self, request: QNetworkRequest, url: str, stream_to: str,
+                    timeout: float) -> Response:
+        """GET straight into a file as the bytes arrive (big results never sit in memory)."""
+        authcfg = self.authcfg if self.applies_auth(url) else ""
+        manager = QgsApplication.authManager()
+        if authcfg and not manager.updateNetworkRequest(request, authcfg):
+            raise NetworkError(f"Could not apply the authentication configuration {authcfg} "
+                               f"to {url}.", url=url)
+        request.setAttribute(QNetworkRequest.Attribute.RedirectPolicyAttribute,
+                             QNetworkRequest.RedirectPolicy.NoLessSafeRedirectPolicy)
+        reply = QgsNetworkAccessManager.instance().get(request)
+        if authcfg:
+            manager.updateNetworkReply(reply, authcfg)
+        loop = QEventLoop()
+        feedback = self.feedback
+        with open(stream_to, "wb") as handle:
+            reply.readyRead.connect(lambda: handle.write(bytes(reply.readAll())))
+            reply.finished.connect(loop.quit)
+            if feedback is not None:
+                if feedback.isCanceled():
+                    reply.abort()
+                feedback.canceled.connect(reply.abort)
+            if not reply.isFinished():
+                loop.exec()
+            handle.write(bytes(reply.readAll()))
+        try:
+            status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+            if not status:
+                cancelled = feedback is not None and feedback.isCanceled()
+                detail = reply.errorString() or "no answer"
+                if cancelled:
+                    raise NetworkError(f"The request to {url} was cancelled.", url=url)
+                if reply.error() in (QNetworkReply.NetworkError.OperationCanceledError,
+                                     QNetworkReply.NetworkError.TimeoutError):
+                    raise NetworkError(
+                        f"Timed out after {timeout:g} s waiting for {url} ({detail}). The "
+                        "server may be busy; try again or raise the timeout.", url=url,
+                        timeout=True)
+                raise NetworkError(
+                    f"Could not reach {url}: {detail}. Check the URL, the network and QGIS's "
+                    "proxy settings (Settings > Options > Network).", url=url)
+            headers = {
+                bytes(name).decode("latin-1"): bytes(reply.rawHeader(name)).decode("latin-1")
+                for name in reply.rawHeaderList()
+            }
+            final_url = reply.url().toString() or url
+            return Response(status=int(status), headers=headers, body=b"", url=final_url)
+        finally:
+            if feedback is not None:
+                try:
+                    feedback.canceled.disconnect(reply.abort)
+                except (TypeError, RuntimeError):
+                    pass
+            reply.deleteLater()
 
 
 def _forget(*urls: str) -> None:

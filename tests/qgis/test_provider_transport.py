@@ -124,6 +124,25 @@ def test_stream_to_writes_the_body(transport: Transport, gpserver_url: str,
     assert json.loads(target.read_text(encoding="utf-8"))["folders"] == ["Demo", "Secure"]
 
 
+def test_stream_to_of_an_error_status(transport: Transport, gpserver_url: str, faults: Any,
+                                      tmp_path: Path) -> None:
+    faults.add(r"/Demo/Analysis/GPServer\?", "status5xx", code=502)
+    target = tmp_path / "error.html"
+    resp = transport.send("GET", gpserver_url + DEMO, params={"f": "json"},
+                          stream_to=str(target))
+    assert resp.status == 502
+    assert target.stat().st_size > 0
+
+
+def test_stream_to_times_out(transport: Transport, gpserver_url: str, faults: Any,
+                             tmp_path: Path) -> None:
+    faults.add(r"/Demo/Analysis/GPServer\?", "delay", seconds=3.0)
+    with pytest.raises(NetworkError) as caught:
+        transport.send("GET", gpserver_url + DEMO, params={"f": "json"}, timeout=0.5,
+                       stream_to=str(tmp_path / "x"))
+    assert caught.value.timeout is True
+
+
 @pytest.mark.parametrize("code", [500, 503])
 def test_http_error_status_is_a_response(transport: Transport, gpserver_url: str, faults: Any,
                                          code: int) -> None:
@@ -205,6 +224,26 @@ def test_qgis_transport_from_a_worker_thread(gpserver_url: str) -> None:
     assert found["resp"].json()["folders"] == ["Demo", "Secure"]
 
 
+def test_qgis_transport_streams_from_a_worker_thread(gpserver_url: str,
+                                                     tmp_path: Path) -> None:
+    found: dict[str, Any] = {}
+    target = tmp_path / "services.json"
+
+    def work() -> None:
+        try:
+            found["resp"] = QgisTransport().send("GET", gpserver_url + SERVICES,
+                                                 params={"f": "json"}, stream_to=str(target))
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            found["error"] = err
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(30)
+    assert "error" not in found, found.get("error")
+    assert found["resp"].status == 200
+    assert json.loads(target.read_text(encoding="utf-8"))["folders"] == ["Demo", "Secure"]
+
+
 @pytest.fixture()
 def esri_token_authcfg(gpserver_url: str) -> str:
     """A QGIS 'EsriToken' authentication configuration holding a valid token."""
@@ -224,6 +263,17 @@ def test_qgis_transport_applies_authcfg(gpserver_url: str, esri_token_authcfg: s
     transport = QgisTransport(esri_token_authcfg, auth_origins=[gpserver_url])
     resp = transport.send("GET", gpserver_url + SECURE, params={"f": "json"})
     assert "BufferFeatures" in resp.json()["tasks"]
+
+
+def test_qgis_transport_applies_authcfg_when_streaming(gpserver_url: str,
+                                                       esri_token_authcfg: str,
+                                                       tmp_path: Path) -> None:
+    target = tmp_path / "secure.json"
+    transport = QgisTransport(esri_token_authcfg, auth_origins=[gpserver_url])
+    resp = transport.send("GET", gpserver_url + SECURE, params={"f": "json"},
+                          stream_to=str(target))
+    assert resp.status == 200
+    assert "BufferFeatures" in json.loads(target.read_text(encoding="utf-8"))["tasks"]
 
 
 def test_qgis_transport_keeps_authcfg_to_its_origins(gpserver_url: str,
