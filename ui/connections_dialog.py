@@ -184,13 +184,19 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
             self.save(dialog.connection())
 
     def save(self, connection: Connection, old_name: Optional[str] = None) -> None:
-        """Store a connection and show it selected."""
+        """Store a connection, show it selected and fetch its tasks into the toolbox."""
+        previous = self.store.get(old_name) if old_name else None
         try:
             self.store.save(connection, old_name=old_name)
         except InvalidConnectionError as err:
             QMessageBox.warning(self, "ArcGIS GP connection", str(err))
             return
+        if self.provider is not None and previous is not None and (
+                previous.key != connection.key or previous.url != connection.url):
+            self.provider.cache.remove(previous)
         self.reload(select=connection.name)
+        if self.provider is not None:
+            self.refresh_toolbox()
 
     def edit_connection(self) -> None:
         """Edit the selected connection."""

@@ -103,15 +103,28 @@ def test_edit_dialog_refuses_bad_input() -> None:
     assert "already exists" in dialog.problemLabel.text()
 
 
-def test_edit_and_remove(store: ConnectionStore, tmp_path: Any) -> None:
-    store.save(Connection("one", "https://example.invalid/arcgis/rest/services"))
-    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=False)
+def test_edit_refresh_and_remove(gpserver_url: str, store: ConnectionStore,
+                                 tmp_path: Any) -> None:
+    services = gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer"
+    store.save(Connection("one", services))
+    cache = DescriptionCache(tmp_path)
+    provider = GpProvider(store, cache, fetch_missing=False)
+    assert provider.refresh_now() == {"one": None}
+    assert (tmp_path / "one.json").is_file()
     dialog = ConnectionsDialog(provider)
     assert dialog.selected_name() == "one"
-    dialog.save(Connection("two", "https://example.invalid/arcgis/rest/services",
-                           referer="https://app.example"), old_name="one")
+    assert dialog.statusLabel.text().startswith("Cached: 3 tasks")
+    done: list[str] = []
+    dialog.refresh_finished.connect(done.append)
+    dialog.save(Connection("two", services, referer="https://app.example"), old_name="one")
     assert [(c.name, c.referer) for c in store.stored()] == [("two", "https://app.example")]
+    assert not (tmp_path / "one.json").exists()  # the renamed connection's cache is gone
+    assert wait_until(lambda: bool(done)), "saving did not refresh the toolbox"
+    assert done == ["Toolbox refreshed."]
+    assert "two_demo_analysissync_copyfeatures" in {a.name() for a in provider.algorithms()}
     dialog.remove_connection(confirm=False)
+    assert not (tmp_path / "two.json").exists()
+    assert not [a for a in provider.algorithms() if a.name().startswith("two_")]
     assert store.stored() == []
     assert dialog.connectionList.count() == 0
     dialog.close()
