@@ -7,7 +7,9 @@ How a QGIS authentication configuration maps to gp_client:
   sends them in the ``X-Esri-Authorization`` header only to the origins that issued them;
 - any other method (QGIS's ``EsriToken``, ``OAuth2``, ``APIHeader``, PKI...): QGIS applies
   the configuration to each request itself (QgsBlockingNetworkRequest.setAuthCfg), but only
-  to the origins of the connection and its services; gp_client adds no auth of its own.
+  to the origins of the connection and its services, and over https to the hosts of the
+  connection's own site (ArcGIS Online's www.arcgis.com signs in, its analysis services
+  run on analysis.arcgis.com); gp_client adds no auth of its own.
 
 The password is read from the QGIS authentication database when a client is made and
 lives only in that client object; it is never logged, stored in settings or put in a
@@ -25,7 +27,7 @@ from ..gp_client.auth import NoAuth, UserPasswordAuth
 from ..gp_client.client import GPClient
 from ..gp_client.errors import GPError
 from .connections import Connection
-from .qgis_transport import QgisTransport
+from .qgis_transport import QgisTransport, site
 
 BASIC = "Basic"
 
@@ -77,7 +79,8 @@ def make_client(
             transport = QgisTransport(feedback=feedback, headers=headers)
             auth = UserPasswordAuth(username, password, referer=connection.referer or None)
             return GPClient(transport=transport, auth=auth, timeout=timeout)
-        transport = QgisTransport(connection.authcfg, auth_origins=origins, feedback=feedback,
+        transport = QgisTransport(connection.authcfg, auth_origins=origins,
+                                  auth_sites=[site(connection.url)], feedback=feedback,
                                   headers=headers)
         return GPClient(transport=transport, auth=NoAuth(), timeout=timeout)
     return GPClient(transport=QgisTransport(feedback=feedback, headers=headers), auth=NoAuth(),

@@ -49,13 +49,33 @@ def origin(url: str) -> str:
     return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
+_SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "govt", "mil"}
+
+
+def site(url: str) -> str:
+    """Return the registrable domain of a URL's host (``arcgis.com`` for www.arcgis.com).
+
+    A small heuristic, not the public suffix list: the last two labels, or three under a
+    two-letter country code with a generic second level (``esri.co.uk``). IP addresses and
+    single-label hosts are their own site.
+    """
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    labels = host.split(".")
+    if len(labels) < 2 or all(label.isdigit() for label in labels) or ":" in host:
+        return host
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
 class QgisTransport:
     """A gp_client Transport sending every request through QgsBlockingNetworkRequest.
 
     ``authcfg`` is a QGIS authentication configuration id applied to each request
     (QgsBlockingNetworkRequest.setAuthCfg) whose origin is in ``auth_origins`` (every
-    origin when ``auth_origins`` is None), so that credentials never travel to another
-    host, such as one serving a result file. ``feedback`` (optional) aborts a request in
+    origin when ``auth_origins`` is None) or, over https, whose host belongs to one of
+    ``auth_sites`` (see ``site``), so that credentials never travel to an unrelated host,
+    such as one serving a result file. ``feedback`` (optional) aborts a request in
     flight when it is cancelled; ``headers`` are sent with every request. The User-Agent
     is QGIS's own (QgsNetworkAccessManager sets it).
     """
@@ -65,6 +85,7 @@ class QgisTransport:
         authcfg: str = "",
         *,
         auth_origins: Optional[Iterable[str]] = None,
+        auth_sites: Iterable[str] = (),
         feedback: Optional[QgsFeedback] = None,
         headers: Optional[dict] = None,
     ) -> None:
@@ -72,6 +93,7 @@ class QgisTransport:
         self.auth_origins = (
             None if auth_origins is None else {origin(u) for u in auth_origins}
         )
+        self.auth_sites = {s.lower() for s in auth_sites if s}
         self.feedback = feedback
         self.headers = dict(headers or {})
 
@@ -79,7 +101,10 @@ class QgisTransport:
         """Return whether the authcfg is applied to a request to ``url``."""
         if not self.authcfg:
             return False
-        return self.auth_origins is None or origin(url) in self.auth_origins
+        if self.auth_origins is None or origin(url) in self.auth_origins:
+            return True
+        parts = urlsplit(url)
+        return parts.scheme == "https" and site(url) in self.auth_sites
 
     def send(
         self,

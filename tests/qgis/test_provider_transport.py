@@ -20,7 +20,7 @@ from qgis.core import QgsApplication, QgsAuthMethodConfig
 
 from arcgis_gp.gp_client.errors import NetworkError
 from arcgis_gp.gp_client.transport import RequestsTransport, Response, Transport
-from arcgis_gp.provider.qgis_transport import QgisTransport, origin
+from arcgis_gp.provider.qgis_transport import QgisTransport, origin, site
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -287,3 +287,18 @@ def test_qgis_transport_keeps_authcfg_to_its_origins(gpserver_url: str,
 def test_origin_makes_default_ports_explicit() -> None:
     assert origin("https://Host.example/a") == "https://host.example:443"
     assert origin("http://host.example:8080/x") == "http://host.example:8080"
+
+
+def test_sites_for_authcfg() -> None:
+    assert site("https://www.arcgis.com/sharing/rest") == "arcgis.com"
+    assert site("https://org.maps.arcgis.com/sharing/rest") == "arcgis.com"
+    assert site("https://gis.esri.co.uk/portal") == "esri.co.uk"
+    assert site("http://127.0.0.1:8080/arcgis") == "127.0.0.1"
+    transport = QgisTransport("abc1234", auth_origins=["https://www.arcgis.com"],
+                              auth_sites=[site("https://www.arcgis.com")])
+    assert transport.applies_auth("https://www.arcgis.com/sharing/rest/portals/self")
+    assert transport.applies_auth("https://analysis.arcgis.com/arcgis/rest/services/tasks")
+    assert not transport.applies_auth("http://analysis.arcgis.com/arcgis/rest/services")
+    assert not transport.applies_auth("https://arcgis.com.evil.example/x")
+    assert not transport.applies_auth("https://results.s3.amazonaws.com/out.tif")
+    assert not QgisTransport("").applies_auth("https://www.arcgis.com/")
