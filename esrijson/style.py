@@ -13,6 +13,7 @@ from qgis.core import (
     QgsArcGisRestUtils,
     QgsFeatureRenderer,
     QgsGraduatedSymbolRenderer,
+    QgsRenderContext,
     QgsRendererRange,
     QgsSymbol,
     QgsVectorLayer,
@@ -62,16 +63,11 @@ def convert_renderer(renderer: dict) -> QgsFeatureRenderer | None:
 
 
 def _fits(renderer: QgsFeatureRenderer, layer: QgsVectorLayer) -> bool:
+    """True when every symbol of the renderer draws the layer's kind of geometry."""
     wanted = _SYMBOL_FOR_GEOMETRY.get(layer.geometryType())
     if wanted is None:
         return False
-    symbols = []
-    if isinstance(renderer, QgsGraduatedSymbolRenderer):
-        symbols = [r.symbol() for r in renderer.ranges()]
-    else:
-        from qgis.core import QgsRenderContext
-
-        symbols = renderer.symbols(QgsRenderContext())
+    symbols = renderer.symbols(QgsRenderContext())
     return bool(symbols) and all(s is not None and s.type() == wanted for s in symbols)
 
 

@@ -52,16 +52,26 @@ class _StyleFromDrawingInfo(QgsProcessingLayerPostProcessorInterface):
             feedback.pushWarning(_tr("Could not apply the file's style: {}").format(err))
 
 
+def _keep_alive(context: QgsProcessingContext, processor: Any) -> None:
+    """Keep a post-processor alive as long as the context (QGIS does not own it).
+
+    ``QgsProcessingAlgorithm.run()`` runs a clone of the algorithm and deletes it before the
+    caller loads the layers, so the clone cannot hold it; the context (a Python object in
+    every flow that loads layers: dialogs, processing.run/runAndLoadResults) lives on.
+    """
+    kept = getattr(context, "_esrijson_post_processors", None)
+    if kept is None:
+        kept = []
+        context._esrijson_post_processors = kept
+    kept.append(processor)
+
+
 class EsriJsonToLayerAlgorithm(QgsProcessingAlgorithm):
     """Reads an Esri JSON FeatureSet or FeatureCollection file into a feature sink."""
 
     INPUT = "INPUT"
     OUTPUT = "OUTPUT"
     FEATURE_COUNT = "FEATURE_COUNT"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._post_processors: list[_StyleFromDrawingInfo] = []
 
     def tr(self, text: str) -> str:
         """Translate a string of this algorithm."""
@@ -151,7 +161,7 @@ class EsriJsonToLayerAlgorithm(QgsProcessingAlgorithm):
         feedback.pushInfo(self.tr("{} features read").format(count))
         if decoded.drawing_info and context.willLoadLayerOnCompletion(dest_id):
             processor = _StyleFromDrawingInfo(decoded.drawing_info)
-            self._post_processors.append(processor)
+            _keep_alive(context, processor)
             context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(processor)
         return {self.OUTPUT: dest_id, self.FEATURE_COUNT: count}
 
