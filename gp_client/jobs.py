@@ -302,6 +302,8 @@ def execute(client: GPClient, task_url: str, inputs: Mapping[str, Any], *,
     except AuthError:
         raise
     except ServerError as exc:
+        if exc.code != 500 and "executing tool" not in (exc.message or "").lower():
+            raise  # a rejected request (bad parameter, unknown task): as submitJob raises it
         msgs = [Message(MSG_ERROR, exc.message or str(exc))]
         msgs += [Message(MSG_ERROR, d) for d in exc.details if d != exc.message]
         text = "; ".join(m.description for m in msgs)

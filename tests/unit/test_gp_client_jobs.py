@@ -247,3 +247,13 @@ def test_async_context_and_service_version_lookup(gpserver: Any, recording: Any)
         out = job.results()["Output_Features"]
         assert out["features"][0]["geometry"]["x"] == pytest.approx(222638.98, rel=1e-4)
     assert len(recording.matching(r"/Demo/Analysis/GPServer$", "GET")) == 1
+
+
+def test_sync_bad_parameter_is_a_server_error(gpserver: Any) -> None:
+    """execute refusing a parameter value (400): ServerError, as submitJob would raise."""
+    url = gpserver.task_url("Demo/AnalysisSync", "BufferFeatures")
+    with pytest.raises(ServerError) as info:
+        execute(GPClient(), url, {"Input_Features": POINT, "Distance": "5 Parsecs"})
+    assert not isinstance(info.value, JobFailedError)
+    assert info.value.code == 400
+    assert any("Distance" in d for d in info.value.details)
