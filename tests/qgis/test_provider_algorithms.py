@@ -25,6 +25,7 @@ from qgis.core import (
     Qgis,
     QgsApplication,
     QgsNetworkAccessManager,
+    QgsNetworkRequestParameters,
     QgsProcessing,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
@@ -32,6 +33,7 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
     QgsProcessingProvider,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 
 from arcgis_gp.provider.algorithm import GpTaskAlgorithm
 from arcgis_gp.provider.cache import DescriptionCache
@@ -273,19 +275,20 @@ class RequestCounter:
 
     def __init__(self) -> None:
         self.urls: list[str] = []
-        QgsNetworkAccessManager.instance().requestAboutToBeCreated.connect(self._got)
+        self.signal = QgsNetworkAccessManager.instance().requestAboutToBeCreated[
+            QgsNetworkRequestParameters]
+        self.signal.connect(self._got)
 
-    def _got(self, request: Any) -> None:
+    def _got(self, request: QgsNetworkRequestParameters) -> None:
         self.urls.append(request.request().url().toString())
 
     def close(self) -> None:
-        """Stop counting."""
-        QgsNetworkAccessManager.instance().requestAboutToBeCreated.disconnect(self._got)
+        """Stop counting (after the requests other threads forward, queued)."""
+        QCoreApplication.processEvents()
+        self.signal.disconnect(self._got)
 
 
 def test_start_up_with_the_server_down_uses_the_cache(qgis_app: Any, tmp_path: Path) -> None:
-    from qgis.PyQt.QtCore import QCoreApplication
-
     from tests.gpserver import GPServer
 
     server = GPServer(port=0)

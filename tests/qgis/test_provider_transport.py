@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qgis.core import QgsApplication, QgsAuthMethodConfig
+from qgis.core import (
+    QgsApplication,
+    QgsAuthMethodConfig,
+    QgsNetworkAccessManager,
+    QgsNetworkRequestParameters,
+)
+from qgis.PyQt.QtCore import QCoreApplication
 
 from arcgis_gp.gp_client.errors import NetworkError
 from arcgis_gp.gp_client.transport import RequestsTransport, Response, Transport
@@ -302,3 +308,25 @@ def test_sites_for_authcfg() -> None:
     assert not transport.applies_auth("https://arcgis.com.evil.example/x")
     assert not transport.applies_auth("https://results.s3.amazonaws.com/out.tif")
     assert not QgisTransport("").applies_auth("https://www.arcgis.com/")
+
+
+def test_qgis_requests_reach_the_network_logger(gpserver_url: str, tmp_path: Path) -> None:
+    """What QGIS's network logger listens to sees every request, streamed or not."""
+    seen: list[str] = []
+
+    def got(request: Any) -> None:
+        seen.append(request.request().url().toString())
+
+    signal = QgsNetworkAccessManager.instance().requestAboutToBeCreated[
+        QgsNetworkRequestParameters]
+    signal.connect(got)
+    try:
+        transport = QgisTransport()
+        transport.send("GET", gpserver_url + SERVICES, params={"f": "json"})
+        transport.send("GET", gpserver_url + DEMO, params={"f": "json"},
+                       stream_to=str(tmp_path / "demo.json"))
+        QCoreApplication.processEvents()  # other threads' managers forward it queued
+    finally:
+        signal.disconnect(got)
+    assert any(u.startswith(gpserver_url + SERVICES + "?") for u in seen), seen
+    assert any(u.startswith(gpserver_url + DEMO + "?") for u in seen), seen
