@@ -16,18 +16,27 @@ class ArcGisGpPlugin:
     def __init__(self, iface) -> None:
         self.iface = iface
         self.provider: GpProvider | None = None
+        self.gui = None
 
-    def initProcessing(self) -> None:  # noqa: N802 - QGIS API name
-        """Register the Processing provider (also called headless by qgis_process)."""
-        self.provider = GpProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+    def initProcessing(self) -> None:
+        """Register the Processing provider (qgis_process calls only this)."""
+        if self.provider is None:
+            self.provider = GpProvider()
+            QgsApplication.processingRegistry().addProvider(self.provider)
 
-    def initGui(self) -> None:  # noqa: N802 - QGIS API name
-        """Register the provider; GUI entry points are added by the ui package."""
+    def initGui(self) -> None:
+        """Register the provider, then the menu, toolbar and toolbox entries."""
+        from .ui.gui_entry import GuiEntry
+
         self.initProcessing()
+        self.gui = GuiEntry(self.iface, self.provider)
+        self.gui.add_to_gui()
 
     def unload(self) -> None:
-        """Remove the provider and every GUI entry point."""
+        """Remove the GUI entries and the provider."""
+        if self.gui is not None:
+            self.gui.remove_from_gui()
+            self.gui = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

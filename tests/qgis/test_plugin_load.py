@@ -36,3 +36,21 @@ def test_metadata_is_complete() -> None:
                 "homepage", "tracker", "repository"):
         assert general.get(key, "").strip(), f"metadata.txt lacks {key}"
     assert (Path(arcgis_gp.__file__).parent / general["icon"]).is_file()
+
+
+def test_init_gui_adds_menu_and_toolbar_and_unload_removes_them(qgis_iface) -> None:
+    registry = QgsApplication.processingRegistry()
+    plugin = arcgis_gp.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        # QGIS may call initProcessing() as well: the provider must be registered once only.
+        plugin.initProcessing()
+        assert registry.providerById("arcgisgp") is plugin.provider
+        action = plugin.gui.manage_action
+        assert action is not None and action.text().startswith("ArcGIS GP Connections")
+        action.trigger()
+        assert plugin.gui.dialog is not None and plugin.gui.dialog.isVisible()
+    finally:
+        plugin.unload()
+    assert registry.providerById("arcgisgp") is None
+    assert plugin.gui is None
