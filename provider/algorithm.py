@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
@@ -325,7 +324,3 @@ def _attach_styles(env: RunEnv, context: QgsProcessingContext) -> list:
         processors.append(processor)
     return processors
 
-
-def temp_dir() -> str:
-    """Return a fresh temporary folder (for callers outside Processing)."""
-    return tempfile.mkdtemp(prefix="arcgisgp_")
