@@ -73,6 +73,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDateTime, Qt
 
+from ..esrijson.spatialref import SpatialReferenceDecoder, encode_spatial_reference
+
 UNITS_SUFFIX = "_units"
 MISSING = object()  # an input left empty: not sent, the server applies its default
 
@@ -180,30 +182,13 @@ def _raw(env: RunEnv, name: str) -> Any:
 
 
 def crs_to_sr(crs: QgsCoordinateReferenceSystem) -> dict:
-    """Return the Esri spatial reference JSON of a CRS (wkid when it has one, else wkt)."""
-    authid = crs.authid()
-    if ":" in authid:
-        authority, code = authid.split(":", 1)
-        if authority.upper() in ("EPSG", "ESRI") and code.isdigit():
-            return {"wkid": int(code)}
-    wkt = crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT1_ESRI)
-    return {"wkt": wkt or crs.toWkt()}
+    """Return the Esri spatial reference JSON of a CRS (esrijson's encoding)."""
+    return encode_spatial_reference(crs) or {}
 
 
 def sr_to_crs(sr: Any) -> QgsCoordinateReferenceSystem:
     """Return the CRS of an Esri spatial reference JSON (invalid CRS when unknown)."""
-    if not isinstance(sr, dict):
-        return QgsCoordinateReferenceSystem()
-    for key in ("latestWkid", "wkid"):
-        wkid = sr.get(key)
-        if isinstance(wkid, int):
-            for authority in ("EPSG", "ESRI"):
-                crs = QgsCoordinateReferenceSystem(f"{authority}:{wkid}")
-                if crs.isValid():
-                    return crs
-    if sr.get("wkt"):
-        return QgsCoordinateReferenceSystem.fromWkt(sr["wkt"])
-    return QgsCoordinateReferenceSystem()
+    return SpatialReferenceDecoder().decode(sr)[0]
 
 
 def _text(value: Any) -> str:
@@ -214,24 +199,14 @@ def _text(value: Any) -> str:
         return value
     if isinstance(value, (datetime, date)):
         return value.isoformat()
-    if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        value = asdict(value)
     try:
         return json.dumps(value, default=str)
     except (TypeError, ValueError):
         return str(value)
 
 
-def _wire_datetime(value: Any) -> Any:
-    if isinstance(value, QDateTime):
-        return value.toMSecsSinceEpoch() if value.isValid() else MISSING
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return int(value.timestamp() * 1000)
-    return value
+def _wire_datetime(value: QDateTime) -> Any:
+    return value.toMSecsSinceEpoch() if value.isValid() else MISSING
 
 
 def _file_url(value: str) -> bool:
@@ -892,18 +867,8 @@ class MultiValueType(GpType):
 
 
 def _convert_simple(type_name: str, value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        if type_name == "GPLong":
-            return int(value)
-        if type_name == "GPDouble":
-            return float(value)
-        if type_name == "GPBoolean":
-            return value.strip().lower() in ("true", "1", "yes")
-    except ValueError as err:
-        raise QgsProcessingException(f"'{value}' is not a valid {type_name} value.") from err
-    if type_name in ("GPString", "Field"):
+    """Return one list item: text for known types (gp_client encodes it by the task's type)."""
+    if not isinstance(value, str) or type_name in TYPES:
         return value
     try:
         return json.loads(value)

@@ -175,13 +175,16 @@ def test_missing_file_says_what_to_do(algorithm: GpTaskAlgorithm, tmp_path: Path
 
 
 def test_spatial_references() -> None:
-    assert crs_to_sr(QgsCoordinateReferenceSystem("EPSG:2154")) == {"wkid": 2154}
+    assert crs_to_sr(QgsCoordinateReferenceSystem("EPSG:2154")) == \
+        {"wkid": 2154, "latestWkid": 2154}
+    assert crs_to_sr(QgsCoordinateReferenceSystem("EPSG:3857")) == \
+        {"wkid": 102100, "latestWkid": 3857}
     custom = QgsCoordinateReferenceSystem.fromProj(
         "+proj=lcc +lat_1=40 +lat_2=50 +lat_0=45 +lon_0=5 +datum=WGS84 +units=m +no_defs")
     sr = crs_to_sr(custom)
     assert list(sr) == ["wkt"] and "PROJCS" in sr["wkt"]
     assert sr_to_crs({"wkid": 102100, "latestWkid": 3857}).authid() == "EPSG:3857"
-    assert sr_to_crs({"wkid": 102100}).isValid()
+    assert sr_to_crs({"wkid": 102100}).authid() == "EPSG:3857"
     assert not sr_to_crs(None).isValid()
 
 
