@@ -74,11 +74,11 @@ def run_algorithm(alg_id: str, params: dict[str, Any]) -> dict[str, Any]:
         raise AlgorithmError(f"{alg_id} failed: {'; '.join(feedback.errors) or 'no reason given'}")
     out: dict[str, Any] = {}
     for key, value in results.items():
-        if isinstance(value, str) and context.temporaryLayerStore().mapLayer(value) is not None:
-            layer = context.takeResultLayer(value)
-            out[key] = layer
-        else:
-            out[key] = value
+        # takeResultLayer answers None for strings that are not result layers. Asking
+        # temporaryLayerStore() first from a job thread sometimes met a stale sip wrapper
+        # ("QgsMapLayerStore has been deleted"), so the store itself is never touched here.
+        layer = context.takeResultLayer(value) if isinstance(value, str) else None
+        out[key] = layer if layer is not None else value
     return out
 
 
