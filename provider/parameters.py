@@ -71,7 +71,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDateTime, Qt
+from qgis.PyQt.QtCore import QCoreApplication, QDateTime, Qt
 
 from ..esrijson.spatialref import SpatialReferenceDecoder, encode_spatial_reference
 
@@ -368,6 +368,36 @@ class NumberType(GpType):
         env.results[p.name] = value
 
 
+# qgis_process (3.22 and later) reads --distance_units and --area_units, in any letter case,
+# as its own options, so "--Distance_units=1" written before the "--" separator never
+# reaches the algorithm and the task would silently run in its default unit.
+QGIS_PROCESS_RESERVED = ("distance_units", "area_units")
+
+
+def _swallowed_by_qgis_process(name: str) -> Any:
+    """Return the value given as ``--<name>=v`` on a qgis_process command line it kept."""
+    if name.lower() not in QGIS_PROCESS_RESERVED:
+        return None
+    prefix = f"--{name.lower()}="
+    for argument in QCoreApplication.arguments():
+        if argument.lower().startswith(prefix):
+            return argument[len(prefix):]
+    return None
+
+
+def _unit_index(value: str, units: Sequence[str], name: str) -> int:
+    """Return the index of a unit given by number or name (``esriKilometers``, ``kilometers``)."""
+    text = value.strip()
+    if text.isdigit() and int(text) < len(units):
+        return int(text)
+    for index, unit in enumerate(units):
+        if text.lower() in (unit.lower(), unit.lower().removeprefix("esri")):
+            return index
+    raise QgsProcessingException(
+        f"{name}: {value!r} is not one of the units offered "
+        f"({', '.join(f'{i}: {u}' for i, u in enumerate(units))}).")
+
+
 class UnitType(GpType):
     """GPLinearUnit and GPArealUnit: a number plus an enum ``<name>_units``."""
 
@@ -406,7 +436,12 @@ class UnitType(GpType):
             return MISSING
         amount = env.algorithm.parameterAsDouble(env.parameters, p.name, env.context)
         units = self.unit_choices(p)
-        index = env.algorithm.parameterAsEnum(env.parameters, p.name + UNITS_SUFFIX, env.context)
+        unit_name = p.name + UNITS_SUFFIX
+        parameters = env.parameters
+        swallowed = _swallowed_by_qgis_process(unit_name) if unit_name not in parameters else None
+        if swallowed is not None:
+            parameters = {**parameters, unit_name: _unit_index(swallowed, units, unit_name)}
+        index = env.algorithm.parameterAsEnum(parameters, unit_name, env.context)
         key = "area" if p.data_type == "GPArealUnit" else "distance"
         return {key: amount, "units": units[index] if 0 <= index < len(units) else units[0]}
 

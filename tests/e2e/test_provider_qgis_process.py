@@ -67,16 +67,40 @@ def test_help_shows_the_parameters(qp: QgisProcess) -> None:
         assert expected in text
 
 
-def test_run_buffer_features_writes_a_geopackage(qp: QgisProcess, tmp_path: Path) -> None:
+def buffer_heights_km(path: Path) -> list[float]:
+    """Return the north-south extent of each polygon in kilometres (1 degree ~ 111.2 km)."""
+    ds = ogr.Open(str(path))  # keep the data source alive while its layer is read
+    heights = []
+    for feature in ds.GetLayer(0):
+        _, _, ymin, ymax = feature.GetGeometryRef().GetEnvelope()
+        heights.append((ymax - ymin) * 111.2)
+    return heights
+
+
+# qgis_process keeps "--distance_units" (any case) for itself when it comes before "--";
+# the algorithm must still get the unit, whichever way the user writes it.
+@pytest.mark.parametrize("unit_args", [
+    ("--Distance_units=1",),
+    ("--Distance_units=kilometers",),
+    ("--", "Distance_units=1"),
+], ids=["index-before-separator", "name-before-separator", "after-separator"])
+def test_run_buffer_features_writes_a_geopackage(qp: QgisProcess, tmp_path: Path,
+                                                 unit_args: tuple[str, ...]) -> None:
     source = write_points(tmp_path / "in.gpkg", [(2.35, 48.85, "Paris"), (4.83, 45.76, "Lyon")])
     output = tmp_path / "buffers.gpkg"
-    report = qp.run_json(BUFFER, f"--Input_Features={source}", "--Distance=2",
-                         "--Distance_units=1", f"--Output_Features={output}")
+    args = [f"--Input_Features={source}", "--Distance=2", f"--Output_Features={output}"]
+    if unit_args[0] == "--":
+        args = ["--"] + [a.removeprefix("--") for a in args] + list(unit_args[1:])
+    else:
+        args += list(unit_args)
+    report = qp.run_json(BUFFER, *args)
     assert Path(report["results"]["Output_Features"]).resolve() == output.resolve()
     features = read_layer(output)
     assert sorted(f["Name"] for f in features) == ["Lyon", "Paris"]
     assert {f["_type"] for f in features} <= {"Polygon", "Multi Polygon"}
     assert all(f["BUFF_DIST"] == 2.0 for f in features)
+    # a 2 km buffer is about 4 km from north to south; 2 m would be 0.004 km
+    assert all(3.6 < h < 4.4 for h in buffer_heights_km(output)), buffer_heights_km(output)
 
 
 def test_run_reports_a_failing_task(qp: QgisProcess) -> None:
