@@ -9,6 +9,7 @@ a GeoPackage under build/demo/, prints what it did, and stops the server.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -64,6 +65,26 @@ def count_features(path: Path) -> int:
     return ds.GetLayer(0).GetFeatureCount()
 
 
+def mean_area_m2(path: Path) -> float:
+    """Return the mean polygon area of a layer in square metres (in UTM zone 32N)."""
+    from osgeo import ogr, osr
+
+    ds = ogr.Open(str(path))
+    layer = ds.GetLayer(0)
+    utm = osr.SpatialReference()
+    utm.ImportFromEPSG(32632)
+    utm.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    source = layer.GetSpatialRef()
+    source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    transform = osr.CoordinateTransformation(source, utm)
+    areas = []
+    for feature in layer:
+        geometry = feature.GetGeometryRef().Clone()
+        geometry.Transform(transform)
+        areas.append(geometry.GetArea())
+    return sum(areas) / len(areas)
+
+
 def main() -> None:
     """Run the demo."""
     OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -92,6 +113,10 @@ def main() -> None:
     n_in, n_out = count_features(SAMPLE), count_features(output)
     print(f"buffered {n_in} points of {SAMPLE.relative_to(ROOT)} by 250 m on the server: "
           f"{n_out} polygons written to {output.relative_to(ROOT)}")
+    circle = math.pi * 250.0**2
+    area = mean_area_m2(output)
+    print(f"mean buffer area {area:,.0f} m2, {area / circle:.3f} of a true 250 m circle "
+          f"({circle:,.0f} m2; buffers are polygons, so slightly smaller)")
 
 
 if __name__ == "__main__":
