@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.core import QgsApplication
 
 from ..gp_client.model import ServiceDescription
-from .connections import LOG_TAG, Connection
+from .connections import Connection
+from .notices import warn
 
 CACHE_FORMAT = 1
 
@@ -67,8 +68,8 @@ class DescriptionCache:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
-            _log(f"The cache file {path} cannot be read ({err}); refresh connection "
-                 f"'{connection.name}' to rebuild it.", Qgis.Warning)
+            warn(f"The cache file {path} cannot be read ({err}); refresh connection "
+                 f"'{connection.name}' to rebuild it.")
             return None
         if not isinstance(doc, dict) or doc.get("format") != CACHE_FORMAT:
             return None
@@ -82,8 +83,8 @@ class DescriptionCache:
             except Exception as err:  # noqa: BLE001 - one bad entry must not hide the rest
                 cached.problems.append(f"service {index + 1} ({_url_of(raw) or '?'}): {err}")
         for problem in cached.problems:
-            _log(f"Connection '{connection.name}': skipped a cached description, {problem}",
-                 Qgis.Warning)
+            warn(f"Connection '{connection.name}': skipped a cached description, {problem}. "
+                 "Refresh the connection to rebuild its cache.")
         return cached
 
     def save(self, connection: Connection, services: Sequence[ServiceDescription]) -> Path:
@@ -119,7 +120,3 @@ class DescriptionCache:
 
 def _url_of(raw: Any) -> str:
     return str(raw.get("url") or "") if isinstance(raw, dict) else ""
-
-
-def _log(message: str, level: Qgis.MessageLevel = Qgis.MessageLevel.Info) -> None:
-    QgsMessageLog.logMessage(message, LOG_TAG, level)

@@ -17,13 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
-from qgis.core import Qgis, QgsMessageLog, QgsSettings
+from qgis.core import QgsSettings
 
 from .naming import slug
+from .notices import LOG_TAG as LOG_TAG  # re-exported: older imports use it
+from .notices import warn
 
 SETTINGS_PREFIX = "arcgis_gp/connections"
 ENV_VAR = "ARCGIS_GP_CONNECTIONS"
-LOG_TAG = "ArcGIS GP"
 SOURCE_SETTINGS = "settings"
 SOURCE_ENVIRONMENT = "environment"
 _ARCGIS_ONLINE_HOSTS = ("www.arcgis.com", "arcgis.com")
@@ -101,6 +102,7 @@ class ConnectionStore:
     ) -> None:
         self.prefix = settings_prefix.rstrip("/")
         self._environ = environ
+        self._warned: set[str] = set()
 
     def _env(self) -> Mapping[str, str]:
         return os.environ if self._environ is None else self._environ
@@ -135,25 +137,32 @@ class ConnectionStore:
         try:
             entries = json.loads(raw)
         except ValueError as err:
-            _log(
+            self._warn(
                 f"{ENV_VAR} is not valid JSON ({err}); expected a list like "
                 '[{"name": "local", "url": "https://host/arcgis/rest/services"}]. '
-                "Its connections are ignored.",
-                Qgis.Warning,
+                "Its connections are ignored: fix the variable and run again."
             )
             return []
         if isinstance(entries, dict):
             entries = [entries]
         if not isinstance(entries, list):
-            _log(f"{ENV_VAR} must hold a JSON list of connections; it is ignored.", Qgis.Warning)
+            self._warn(f"{ENV_VAR} must hold a JSON list of connections like "
+                       '[{"name": "local", "url": "https://host/arcgis/rest/services"}]; '
+                       "it is ignored.")
             return []
         found: list[Connection] = []
         for index, entry in enumerate(entries):
             try:
                 found.append(_from_env_entry(entry))
             except InvalidConnectionError as err:
-                _log(f"{ENV_VAR} entry {index + 1} is skipped: {err}", Qgis.Warning)
+                self._warn(f"{ENV_VAR} entry {index + 1} is skipped: {err}")
         return found
+
+    def _warn(self, message: str) -> None:
+        """Warn once per store about a problem with the headless connections."""
+        if message not in self._warned:
+            self._warned.add(message)
+            warn(message)
 
     def all(self) -> list[Connection]:
         """Return stored and headless connections; a headless one wins on the same name."""
@@ -207,7 +216,3 @@ def _from_env_entry(entry: object) -> Connection:
     if problems:
         raise InvalidConnectionError(" ".join(problems))
     return conn
-
-
-def _log(message: str, level: Qgis.MessageLevel = Qgis.Info) -> None:
-    QgsMessageLog.logMessage(message, LOG_TAG, level)

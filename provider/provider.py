@@ -23,7 +23,6 @@ from typing import Callable, Optional
 from qgis.core import (
     Qgis,
     QgsApplication,
-    QgsMessageLog,
     QgsProcessingProvider,
     QgsTask,
 )
@@ -33,9 +32,10 @@ from ..gp_client.model import ServiceDescription
 from .algorithm import GpTaskAlgorithm, TaskSpec
 from .cache import DescriptionCache
 from .clients import make_client
-from .connections import LOG_TAG, SOURCE_ENVIRONMENT, Connection, ConnectionStore
+from .connections import SOURCE_ENVIRONMENT, Connection, ConnectionStore
 from .esrijson_algorithms import EsriJsonToLayerAlgorithm, LayerToEsriJsonAlgorithm
 from .naming import algorithm_name, group_id, group_name
+from .notices import log, warn
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "icon.svg")
 
@@ -46,10 +46,6 @@ def fetch_services(connection: Connection, *, timeout: float = 30.0) -> list[Ser
 
     client = make_client(connection, timeout=timeout)
     return list(discovery.discover(client, connection.url))
-
-
-def _log(message: str, level: Qgis.MessageLevel = Qgis.MessageLevel.Info) -> None:
-    QgsMessageLog.logMessage(message, LOG_TAG, level)
 
 
 class GpClientLogBridge(logging.Handler):
@@ -71,7 +67,7 @@ class GpClientLogBridge(logging.Handler):
         else:
             level = Qgis.MessageLevel.Info
         try:
-            _log(record.getMessage(), level)
+            log(record.getMessage(), level)
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
 
@@ -159,15 +155,17 @@ class GpProvider(QgsProcessingProvider):
         try:
             services = fetch_services(connection)
         except Exception as err:  # noqa: BLE001 - one bad connection never breaks the rest
-            _log(f"Connection '{connection.name}' ({connection.url}) could not be loaded: "
-                 f"{err}. Its algorithms will appear after a successful refresh.",
-                 Qgis.MessageLevel.Warning)
+            warn(f"Connection '{connection.name}' ({connection.url}) could not be loaded: "
+                 f"{_sentence(str(err) or type(err).__name__)} Its algorithms are left out "
+                 "until it loads: fix the connection (URL, server, authentication) and run "
+                 "again.")
             return ()
         try:
             self.cache.save(connection, services)
         except OSError as err:
-            _log(f"Could not write the cache of '{connection.name}': {err}",
-                 Qgis.MessageLevel.Warning)
+            warn(f"Could not write the cache of connection '{connection.name}' to "
+                 f"{self.cache.folder}: {err}. Check that the QGIS profile folder is "
+                 "writable.")
         return services
 
     def _may_fetch_now(self, connection: Connection) -> bool:
@@ -196,7 +194,7 @@ class GpProvider(QgsProcessingProvider):
             problem = (f"Skipped task {getattr(task, 'name', '?')} of {service.url} "
                        f"(connection '{connection.name}'): {err}")
             self.load_problems.append(problem)
-            _log(problem, Qgis.MessageLevel.Warning)
+            warn(problem)
 
     # ------------------------------------------------------------------ refreshing
     def refresh_now(self, names: Optional[Iterable[str]] = None) -> dict[str, Optional[str]]:
@@ -267,8 +265,8 @@ def refresh_connections(connections: Sequence[Connection], cache: Optional[Descr
 def _log_outcome(outcome: dict[str, Optional[str]]) -> None:
     for name, error in outcome.items():
         if error:
-            _log(f"Could not refresh connection '{name}': {error} Its cached algorithms "
-                 "(if any) stay available.", Qgis.MessageLevel.Warning)
+            warn(f"Could not refresh connection '{name}': {_sentence(error)} Its cached "
+                 "algorithms (if any) stay available.")
 
 
 class RefreshTask(QgsTask):
@@ -304,6 +302,12 @@ class RefreshTask(QgsTask):
         """Reload the algorithms (main thread)."""
         for callback in self.done:
             callback()
+
+
+def _sentence(text: str) -> str:
+    """Return ``text`` ending with a full stop, so that another sentence can follow."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _utility_algorithms() -> list:
