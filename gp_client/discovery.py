@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,29 +15,57 @@ from .model import ServiceDescription, TaskDescription
 ARCGIS_ONLINE_HOSTS = ("arcgis.com",)
 
 
-def discover(client: GPClient, url: str) -> list[ServiceDescription]:
-    """Every GP service (tasks filled in) reachable from ``url``.
+@dataclass(frozen=True)
+class SkippedService:
+    """A service that was listed but could not be read, and why (the error raised)."""
+
+    url: str
+    error: GPError
+
+    @property
+    def reason(self) -> str:
+        """The error's message."""
+        return str(self.error)
+
+
+@dataclass
+class Discovery:
+    """What :func:`find_services` found: the services read, and the ones skipped."""
+
+    services: list[ServiceDescription] = field(default_factory=list)
+    skipped: list[SkippedService] = field(default_factory=list)
+
+
+def find_services(client: GPClient, url: str) -> Discovery:
+    """Every GP service (tasks filled in) reachable from ``url``, and those that were skipped.
 
     ``url`` may be a services directory (``.../rest/services``, or a server root such as
     ``https://host/arcgis``), a folder, one GPServer service or task, or a portal
     (``.../sharing/rest``, ``https://www.arcgis.com``): then the GPServer helper services of
-    ``portals/self``. A service that cannot be read is logged and skipped.
+    ``portals/self``. A listed service that cannot be read (a secured one without
+    credentials, say) is logged and reported in ``skipped``; the others are still read.
     """
     url = _clean(url)
     kind = classify(url)
     if kind in ("service", "task"):
-        return [service(client, url)]
+        return Discovery([service(client, url)])
     if kind == "portal":
         urls = helper_service_urls(portal_self(client, url))
     else:
         urls = service_urls(client, url)
-    out = []
+    found = Discovery()
     for svc_url in urls:
         try:
-            out.append(service(client, svc_url))
+            found.services.append(service(client, svc_url))
         except GPError as exc:
             LOGGER.warning("Skipping GP service %s: %s", redact_url(svc_url), exc)
-    return out
+            found.skipped.append(SkippedService(redact_url(svc_url), exc))
+    return found
+
+
+def discover(client: GPClient, url: str) -> list[ServiceDescription]:
+    """Every GP service (tasks filled in) reachable from ``url``; see :func:`find_services`."""
+    return find_services(client, url).services
 
 
 def classify(url: str) -> str:

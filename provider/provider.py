@@ -28,24 +28,32 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
+from ..gp_client.discovery import Discovery, SkippedService, find_services
 from ..gp_client.model import ServiceDescription
 from .algorithm import GpTaskAlgorithm, TaskSpec
 from .cache import DescriptionCache
 from .clients import make_client
 from .connections import SOURCE_ENVIRONMENT, Connection, ConnectionStore
 from .esrijson_algorithms import EsriJsonToLayerAlgorithm, LayerToEsriJsonAlgorithm
+from .explain import skipped_text
 from .naming import algorithm_name, group_id, group_name
 from .notices import log, warn
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "icon.svg")
 
 
+def fetch(connection: Connection, *, timeout: float = 30.0) -> Discovery:
+    """Fetch every GP service (with its tasks) a connection leads to, and those skipped.
+
+    Network: call off the GUI thread.
+    """
+    client = make_client(connection, timeout=timeout)
+    return find_services(client, connection.url)
+
+
 def fetch_services(connection: Connection, *, timeout: float = 30.0) -> list[ServiceDescription]:
     """Fetch every GP service (with its tasks) a connection leads to. Network: call off-GUI."""
-    from ..gp_client import discovery
-
-    client = make_client(connection, timeout=timeout)
-    return list(discovery.discover(client, connection.url))
+    return fetch(connection, timeout=timeout).services
 
 
 class GpClientLogBridge(logging.Handler):
@@ -153,13 +161,15 @@ class GpProvider(QgsProcessingProvider):
         if not self._may_fetch_now(connection):
             return ()
         try:
-            services = fetch_services(connection)
+            found = fetch(connection)
         except Exception as err:  # noqa: BLE001 - one bad connection never breaks the rest
             warn(f"Connection '{connection.name}' ({connection.url}) could not be loaded: "
                  f"{_sentence(str(err) or type(err).__name__)} Its algorithms are left out "
                  "until it loads: fix the connection (URL, server, authentication) and run "
                  "again.")
             return ()
+        services = found.services
+        _warn_skipped(connection, found.skipped)
         try:
             self.cache.save(connection, services)
         except OSError as err:
@@ -199,8 +209,10 @@ class GpProvider(QgsProcessingProvider):
     # ------------------------------------------------------------------ refreshing
     def refresh_now(self, names: Optional[Iterable[str]] = None) -> dict[str, Optional[str]]:
         """Fetch the connections now (blocking), rewrite caches, reload; name -> error."""
-        outcome = refresh_connections(self._select(names), self.cache)
-        _log_outcome(outcome)
+        skipped: dict[str, list[SkippedService]] = {}
+        connections = self._select(names)
+        outcome = refresh_connections(connections, self.cache, skipped=skipped)
+        _log_outcome(outcome, connections, skipped)
         self.refreshAlgorithms()
         return outcome
 
@@ -220,7 +232,7 @@ class GpProvider(QgsProcessingProvider):
         def finished() -> None:
             if task in self._tasks:
                 self._tasks.remove(task)
-            _log_outcome(task.outcome)
+            _log_outcome(task.outcome, task.connections, task.skipped)
             try:
                 self.refreshAlgorithms()
             except RuntimeError:  # the provider was removed while the task ran
@@ -244,25 +256,41 @@ class GpProvider(QgsProcessingProvider):
 def refresh_connections(connections: Sequence[Connection], cache: Optional[DescriptionCache],
                         is_cancelled: Callable[[], bool] = lambda: False,
                         found: Optional[dict[str, list[ServiceDescription]]] = None,
+                        skipped: Optional[dict[str, list[SkippedService]]] = None,
                         ) -> dict[str, Optional[str]]:
-    """Fetch (and cache, when a cache is given) each connection; name -> None or error text."""
+    """Fetch (and cache, when a cache is given) each connection; name -> None or error text.
+
+    ``found`` receives each connection's services, ``skipped`` the services it lists but
+    could not read (name -> list).
+    """
     outcome: dict[str, Optional[str]] = {}
     for connection in connections:
         if is_cancelled():
             break
         try:
-            services = fetch_services(connection)
+            discovered = fetch(connection)
+            services = discovered.services
             if cache is not None:
                 cache.save(connection, services)
             if found is not None:
                 found[connection.name] = services
+            if skipped is not None:
+                skipped[connection.name] = list(discovered.skipped)
             outcome[connection.name] = None
         except Exception as err:  # noqa: BLE001 - reported per connection
             outcome[connection.name] = str(err) or type(err).__name__
     return outcome
 
 
-def _log_outcome(outcome: dict[str, Optional[str]]) -> None:
+def _warn_skipped(connection: Connection, skipped: Sequence[SkippedService]) -> None:
+    if skipped:
+        warn(f"Connection '{connection.name}': {skipped_text(skipped, connection)}")
+
+
+def _log_outcome(outcome: dict[str, Optional[str]], connections: Sequence[Connection] = (),
+                 skipped: Optional[dict[str, list[SkippedService]]] = None) -> None:
+    for connection in connections:
+        _warn_skipped(connection, (skipped or {}).get(connection.name, ()))
     for name, error in outcome.items():
         if error:
             warn(f"Could not refresh connection '{name}': {_sentence(error)} Its cached "
@@ -273,7 +301,8 @@ class RefreshTask(QgsTask):
     """Fetches connections' descriptions in the background (and rewrites their caches).
 
     Without a cache it only looks: the connection dialog's Test uses it that way. The
-    services found are in ``services`` (name -> list), errors in ``outcome``.
+    services found are in ``services`` (name -> list), the services listed but not readable
+    in ``skipped`` (name -> list), errors in ``outcome``.
     """
 
     def __init__(self, connections: Sequence[Connection],
@@ -285,6 +314,7 @@ class RefreshTask(QgsTask):
         self.cache = cache
         self.outcome: dict[str, Optional[str]] = {}
         self.services: dict[str, list[ServiceDescription]] = {}
+        self.skipped: dict[str, list[SkippedService]] = {}
         self.done: list[Callable[[], None]] = []
 
     def run(self) -> bool:
@@ -294,7 +324,7 @@ class RefreshTask(QgsTask):
             if self.isCanceled():
                 return False
             self.outcome.update(refresh_connections([connection], self.cache, self.isCanceled,
-                                                    self.services))
+                                                    self.services, self.skipped))
             self.setProgress(100.0 * (index + 1) / total)
         return True
 

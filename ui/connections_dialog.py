@@ -28,6 +28,7 @@ from ..provider.connections import (
     normalize_url,
     validate,
 )
+from ..provider.explain import skipped_text
 from ..provider.provider import RefreshTask
 
 _HERE = os.path.dirname(__file__)
@@ -242,9 +243,16 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
         self.statusLabel.setText("Refreshing…")
         self.refreshButton.setEnabled(False)
 
+        started: list[Optional[RefreshTask]] = []
+
         def done(outcome: dict) -> None:
             errors = [f"{name}: {err}" for name, err in outcome.items() if err]
             text = "Refresh failed: " + " ".join(errors) if errors else "Toolbox refreshed."
+            task = started[0] if started else None
+            for connection in task.connections if task is not None else ():
+                skipped = skipped_text(task.skipped.get(connection.name, []), connection)
+                if skipped:
+                    text += f" {connection.name}: {skipped}"
             try:
                 self.refreshButton.setEnabled(True)
                 self._selection_changed()
@@ -253,7 +261,7 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
                 pass
             self.refresh_finished.emit(text)
 
-        self.provider.refresh_in_background(names, on_done=done)
+        started.append(self.provider.refresh_in_background(names, on_done=done))
 
     def _start(self, conn: Connection, cache: Optional[DescriptionCache], verb: str
                ) -> RefreshTask:
@@ -278,7 +286,9 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
                 self.statusLabel.setText("Test cancelled.")
             else:
                 self._fill_tree(services)
-                self.statusLabel.setText(f"Test succeeded: {self._summary(services)}.")
+                text = f"Test succeeded: {self._summary(services)}."
+                skipped = skipped_text(task.skipped.get(conn.name, []), conn)
+                self.statusLabel.setText(f"{text} {skipped}" if skipped else text)
         except RuntimeError:  # the dialog was closed meanwhile
             return
         self.test_finished.emit(self.statusLabel.text())

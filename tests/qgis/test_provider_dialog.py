@@ -77,6 +77,21 @@ def test_add_and_test_a_connection(gpserver_url: str, store: ConnectionStore) ->
     dialog.close()
 
 
+def test_test_names_the_services_it_skipped(gpserver_url: str, store: ConnectionStore) -> None:
+    """Without a sign-in the secured folder is left out, and the Test result says so."""
+    store.save(Connection("open", gpserver_url + "/arcgis/rest/services"))
+    dialog = ConnectionsDialog(store=store)
+    messages: list[str] = []
+    dialog.test_finished.connect(messages.append)
+    dialog.test_connection()
+    assert wait_until(lambda: bool(messages)), "the test never finished"
+    assert messages[0].startswith("Test succeeded: "), messages[0]
+    assert ("1 service skipped: Secure/Analysis needs a sign-in — pick an authentication "
+            "configuration.") in messages[0]
+    assert not [n for n in dialog.task_names() if n.startswith("Secure/")]
+    dialog.close()
+
+
 def test_test_of_a_server_that_is_down_says_why(store: ConnectionStore) -> None:
     store.save(Connection("down", "http://127.0.0.1:9/arcgis/rest/services"))
     dialog = ConnectionsDialog(store=store)

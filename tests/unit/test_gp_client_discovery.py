@@ -9,7 +9,7 @@ import pytest
 
 from arcgis_gp.gp_client import GPClient, discovery
 from arcgis_gp.gp_client.auth import UserPasswordAuth
-from arcgis_gp.gp_client.errors import ServerError
+from arcgis_gp.gp_client.errors import ServerError, TokenRequiredError
 from arcgis_gp.gp_client.model import ServiceDescription, TaskDescription
 
 pytestmark = pytest.mark.timeout(120)
@@ -35,6 +35,17 @@ def test_services_directory(gpserver: Any, caplog: pytest.LogCaptureFixture) -> 
     sync = found["Demo/AnalysisSync"]
     assert not sync.is_async and not sync.supports_uploads
     assert all(t.url == sync.url + "/" + t.name for t in sync.tasks)
+
+
+def test_find_services_reports_what_it_skipped(gpserver: Any) -> None:
+    """The secured service is not only logged: the result names it with the error."""
+    found = discovery.find_services(GPClient(), gpserver.services_url)
+    assert "Secure/Analysis" not in {s.name for s in found.services}
+    assert [s.url for s in found.skipped] == [
+        gpserver.services_url + "/Secure/Analysis/GPServer"]
+    assert isinstance(found.skipped[0].error, TokenRequiredError)
+    assert "Token Required" in found.skipped[0].reason
+    assert discovery.find_services(GPClient(), gpserver.services_url + "/Demo").skipped == []
 
 
 def test_directory_with_credentials_includes_the_secured_service(gpserver: Any) -> None:
