@@ -132,3 +132,59 @@ if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else FEATURE_COUNT
     for p in ensure_data(n):
         print(p, p.stat().st_size)
+
+
+# -- helpers shared by the esrijson benchmarks -------------------------------------------------
+
+QGIS_PROCESS = "qgis_process.bin"
+
+
+def measure(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
+    """Run a whole process; return (wall seconds, its own peak RSS in KiB), via wait4."""
+    import subprocess
+    import tempfile
+    import time
+
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: a chatty tool cannot block
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err,
+                                stdin=subprocess.DEVNULL)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            text = err.read().decode(errors="replace")
+            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text[-2000:]}")
+    return seconds, usage.ru_maxrss
+
+
+def plugin_env(root: Path) -> dict:
+    """A throwaway QGIS profile in ``root`` with this plugin enabled; its environment."""
+    import shutil
+    import subprocess
+
+    if shutil.which(QGIS_PROCESS) is None:
+        sys.exit(f"{QGIS_PROCESS} is missing: install the Debian package 'qgis'.")
+    if root.exists():
+        shutil.rmtree(root)
+    plugins = root / "profiles" / "default" / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "arcgis_gp").symlink_to(ROOT, target_is_directory=True)
+    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(root), QT_QPA_PLATFORM="offscreen")
+    env.pop("ARCGIS_GP_CONNECTIONS", None)
+    subprocess.run([QGIS_PROCESS, "plugins", "enable", "arcgis_gp"], env=env, check=True,
+                   capture_output=True, stdin=subprocess.DEVNULL)
+    listing = subprocess.run([QGIS_PROCESS, "list"], env=env, capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL).stdout
+    for name in ("arcgisgp:esrijsontolayer", "arcgisgp:layertoesrijson"):
+        if name not in listing:
+            sys.exit(f"{name} is not registered: provider/provider.py must load it.")
+    return env
+
+
+def median(values: list[float]) -> float:
+    """The median of a few measurements."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -44,6 +44,8 @@ _EPOCH = QDateTime(QDate(1970, 1, 1), QTime(0, 0), Qt.UTC)
 
 def ms_to_datetime(value: Any) -> Any:
     """Convert Esri date milliseconds (UTC, negative before 1970) to a UTC QDateTime."""
+    if type(value) is int:  # the common case first
+        return QDateTime.fromMSecsSinceEpoch(value, Qt.UTC)
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):

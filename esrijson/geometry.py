@@ -50,6 +50,7 @@ ESRI_GEOMETRY_TYPES = (POINT, MULTIPOINT, POLYLINE, POLYGON, ENVELOPE)
 _pack_i = struct.Struct("<I").pack
 _unpack_i = struct.Struct("<I").unpack_from
 _unpack_d = struct.Struct("<d").unpack_from
+_ONE = _pack_i(1)
 
 
 def normalize_geometry_type(value: Any) -> str | None:
@@ -346,9 +347,13 @@ class GeometryDecoder:
     # -- polygons ----------------------------------------------------------------------
 
     def _polygon(self, g: dict) -> bytes | None:
-        rings = [r for r in (g.get("rings") or ()) if r]
+        rings = g.get("rings")
         if not rings:
             return None
+        if not all(rings):
+            rings = [r for r in rings if r]
+            if not rings:
+                return None
         layout = self._layout(g)
         dim = self.out_dim
         flats = []
@@ -358,9 +363,10 @@ class GeometryDecoder:
                 flat.extend(flat[:dim])  # Esri rings are closed; close the ones that are not
             flats.append(flat)
         if len(flats) == 1:
-            polygons = [[0]]
-        else:
-            polygons = organize_rings(flats, dim)
+            flat = flats[0]
+            return b"".join((self._mpoly_code, _ONE, self._poly_code, _ONE,
+                             _pack_i(len(flat) // dim), flat.tobytes()))
+        polygons = organize_rings(flats, dim)
         poly_code = self._poly_code
         parts = [self._mpoly_code, _pack_i(len(polygons))]
         for members in polygons:
@@ -727,6 +733,51 @@ class WkbParser:
         raise ValueError(f"unexpected WKB geometry type {flat_type}")
 
 
+def _parse_linear(wkb: bytes) -> tuple[int, bool, bool, Any]:
+    """Fast path of :class:`WkbParser` for the common linear types (one function, no object);
+    lines and polygons come back as lists of flat arrays, multi-polygons as nested lists."""
+    flat_type, z, m = _wkb_dims(_unpack_i(wkb, 1)[0])
+    if flat_type not in (2, 3, 5, 6):
+        return WkbParser(wkb).geometry()
+    dim = 2 + z + m
+    step = 8 * dim
+    view = memoryview(wkb)
+    unpack = _unpack_i
+    pos = 5
+
+    def rings_at(pos: int, count: int) -> tuple[list, int]:
+        out = []
+        for _ in range(count):
+            n = unpack(wkb, pos)[0]
+            pos += 4
+            flat = array("d")
+            flat.frombytes(view[pos:pos + step * n])
+            pos += step * n
+            out.append(flat)
+        return out, pos
+
+    if flat_type == 2:
+        n = unpack(wkb, pos)[0]
+        flat = array("d")
+        flat.frombytes(view[pos + 4:pos + 4 + step * n])
+        return flat_type, z, m, flat
+    if flat_type == 3:
+        rings, _ = rings_at(pos + 4, unpack(wkb, pos)[0])
+        return flat_type, z, m, rings
+    parts = []
+    count = unpack(wkb, pos)[0]
+    pos += 4
+    for _ in range(count):
+        pos += 5  # the part's byte order and type
+        if flat_type == 5:
+            part, pos = rings_at(pos, 1)
+            parts.append(part[0])
+        else:
+            rings, pos = rings_at(pos + 4, unpack(wkb, pos)[0])
+            parts.append(rings)
+    return flat_type, z, m, parts
+
+
 class GeometryEncoder:
     """Encodes QgsGeometry of one layer as Esri JSON (text or dict), Esri ring orientation."""
 
@@ -775,7 +826,7 @@ class GeometryEncoder:
             return "curve", curved
         if wkb is None:
             return None, None
-        flat_type, z, m, parts = WkbParser(wkb).geometry()
+        flat_type, z, m, parts = _parse_linear(wkb)
         if z != self.has_z or m != self.has_m:
             parts = _reshape(parts, (z, m), (self.has_z, self.has_m))
         kind = self.geometry_type

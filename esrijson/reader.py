@@ -318,27 +318,30 @@ class DecodedFeatureSet:
         converters = self._converters
         decode = self._decoder.decode
         oid_index = self._oid_index
-        state = {"n": 0, "checked": False, "top": 0}
+        n = top = 0
+        checked = False
+        empty: dict = {}
 
         def build(raw: Any) -> QgsFeature:
-            state["n"] += 1
-            if not isinstance(raw, dict):
-                raw = {}
+            nonlocal n, top, checked
+            n += 1
+            if type(raw) is not dict:
+                raw = empty
             attrs = raw.get("attributes")
-            if not isinstance(attrs, dict):
-                attrs = {}
-            if not state["checked"] and attrs:
-                state["checked"] = True
+            if type(attrs) is not dict:
+                attrs = empty
+            elif not checked:
+                checked = True
                 _match_keys(keys, attrs)
-            values = [attrs.get(k) for k in keys]
+            values = list(map(attrs.get, keys))
             for index, convert in converters:
                 values[index] = convert(values[index])
             # the OID is the feature id while OIDs increase (they do in server answers);
             # otherwise (no OID, or one out of order that could repeat) the next free id
             fid = values[oid_index] if oid_index is not None else None
-            if type(fid) is not int or fid <= state["top"]:
-                fid = max(state["top"], state["n"]) + 1
-            state["top"] = fid
+            if type(fid) is not int or fid <= top:
+                fid = (top if top > n else n) + 1
+            top = fid
             feature = QgsFeature(fields, fid)
             feature.setAttributes(values)
             geom = decode(raw.get("geometry"))
