@@ -24,6 +24,7 @@ from ..gp_client.errors import GPError, JobCancelledError, JobError
 from ..gp_client.model import ServiceDescription, TaskDescription
 from .clients import make_client
 from .connections import Connection, ConnectionStore
+from .explain import explain_error
 from .parameters import MISSING, RunEnv, crs_to_sr, display_name, gp_type, help_text, is_known
 
 ERROR_TYPES = ("esriJobMessageTypeError", "esriJobMessageTypeAbort")
@@ -146,7 +147,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             client = make_client(connection, auth_origins=[service_url, spec.task.url],
                                  feedback=None if _is_async(spec) else feedback)
         except GPError as err:
-            raise QgsProcessingException(str(err)) from None
+            raise QgsProcessingException(explain_error(err, connection)) from None
         work_dir = os.path.join(QgsProcessingUtils.tempFolder(), f"arcgisgp_{uuid.uuid4().hex}")
         os.makedirs(work_dir, exist_ok=True)
         env = RunEnv(
@@ -179,7 +180,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                 raise QgsProcessingException(f"Cancelled ({err}).") from None
             if isinstance(err, JobError):
                 raise QgsProcessingException(_job_error_text(err)) from None
-            raise QgsProcessingException(str(err)) from None
+            raise QgsProcessingException(explain_error(err, connection)) from None
         self._post_processors = _attach_styles(env, context)
         return env.results
 

@@ -72,10 +72,11 @@ def make_client(
         if config.method() == BASIC:
             username = config.config("username", "")
             password = config.config("password", "")
-            if not username:
+            if not username or not password:
+                missing = "user name" if not username else "password"
                 raise AuthConfigError(
-                    f"The authentication configuration '{connection.authcfg}' has no user "
-                    "name; edit it in Settings > Options > Authentication.")
+                    f"The authentication configuration '{connection.authcfg}' has no "
+                    f"{missing}; edit it in Settings > Options > Authentication.")
             transport = QgisTransport(feedback=feedback, headers=headers)
             auth = UserPasswordAuth(username, password, referer=connection.referer or None)
             return GPClient(transport=transport, auth=auth, timeout=timeout)

@@ -6,10 +6,36 @@ from collections.abc import Sequence
 
 from ..gp_client.discovery import SkippedService
 from ..gp_client.errors import AuthError, GPError
-from .connections import Connection
+from .connections import ENV_VAR, SOURCE_ENVIRONMENT, Connection
 from .naming import service_path
 
 PICK_AUTHCFG = "pick an authentication configuration"
+AUTHCFG_KINDS = "Basic: user name and password, or ESRI token"
+
+
+def explain_error(err: BaseException, connection: Connection) -> str:
+    """Return the text of an error for a QGIS user: auth problems in QGIS's terms."""
+    if isinstance(err, AuthError):
+        return auth_problem(err, connection)
+    return str(err) or type(err).__name__
+
+
+def auth_problem(err: AuthError, connection: Connection) -> str:
+    """Return what a sign-in problem means for this connection and how to fix it in QGIS."""
+    where = err.url or connection.url
+    said = f" (the server said: {err.message})" if err.message else ""
+    if not connection.authcfg:
+        if connection.source == SOURCE_ENVIRONMENT:
+            fix = (f'add "authcfg": "<id>" to the entry \'{connection.name}\' of {ENV_VAR}, '
+                   f"the id of a QGIS authentication configuration ({AUTHCFG_KINDS})")
+        else:
+            fix = (f"edit the connection '{connection.name}' and choose a QGIS "
+                   f"authentication configuration ({AUTHCFG_KINDS})")
+        return f"{where}: this service needs a sign-in{said}: {fix}."
+    return (f"{where}: the sign-in with the QGIS authentication configuration "
+            f"'{connection.authcfg}' was not accepted{said}. Check the user name and password "
+            "or the token it holds (Settings > Options > Authentication), or edit the "
+            f"connection '{connection.name}' to choose another configuration.")
 
 
 def skipped_reason(skipped: SkippedService, connection: Connection) -> str:

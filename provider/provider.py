@@ -35,7 +35,7 @@ from .cache import DescriptionCache
 from .clients import make_client
 from .connections import SOURCE_ENVIRONMENT, Connection, ConnectionStore
 from .esrijson_algorithms import EsriJsonToLayerAlgorithm, LayerToEsriJsonAlgorithm
-from .explain import skipped_text
+from .explain import explain_error, skipped_text
 from .naming import algorithm_name, group_id, group_name
 from .notices import log, warn
 
@@ -164,7 +164,7 @@ class GpProvider(QgsProcessingProvider):
             found = fetch(connection)
         except Exception as err:  # noqa: BLE001 - one bad connection never breaks the rest
             warn(f"Connection '{connection.name}' ({connection.url}) could not be loaded: "
-                 f"{_sentence(str(err) or type(err).__name__)} Its algorithms are left out "
+                 f"{_sentence(explain_error(err, connection))} Its algorithms are left out "
                  "until it loads: fix the connection (URL, server, authentication) and run "
                  "again.")
             return ()
@@ -278,7 +278,7 @@ def refresh_connections(connections: Sequence[Connection], cache: Optional[Descr
                 skipped[connection.name] = list(discovered.skipped)
             outcome[connection.name] = None
         except Exception as err:  # noqa: BLE001 - reported per connection
-            outcome[connection.name] = str(err) or type(err).__name__
+            outcome[connection.name] = explain_error(err, connection)
     return outcome
 
 

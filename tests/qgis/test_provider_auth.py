@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,76 @@ def test_secure_service_runs_with_basic_and_keeps_secrets_out(
         text = cache_file.read_text(encoding="utf-8")
         assert PASSWORD not in text
         assert not re.search(r'"token"\s*:|token=', text, re.IGNORECASE)
+
+
+SIGN_IN = ("this service needs a sign-in (the server said: Token Required): edit the connection "
+           "'secure' and choose a QGIS authentication configuration (Basic: user name and "
+           "password, or ESRI token).")
+
+
+def _no_scripting_advice(text: str) -> None:
+    for name in ("UserPasswordAuth", "TokenAuth", "credentials"):
+        assert name not in text, text
+
+
+def test_test_of_a_secured_service_asks_for_a_qgis_sign_in(gpserver_url: str,
+                                                             store: ConnectionStore) -> None:
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    from arcgis_gp.ui.connections_dialog import ConnectionsDialog
+
+    store.save(Connection("secure", _secure_url(gpserver_url)))
+    dialog = ConnectionsDialog(store=store)
+    messages: list[str] = []
+    dialog.test_finished.connect(messages.append)
+    dialog.test_connection()
+    for _ in range(2000):
+        if messages:
+            break
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    assert messages and messages[0].startswith("Test failed: "), messages
+    assert messages[0].endswith(SIGN_IN), messages[0]
+    _no_scripting_advice(messages[0])
+    dialog.close()
+
+
+def test_running_without_a_sign_in_says_what_to_do_in_qgis(
+        qgis_processing: Any, gpserver_url: str, basic_authcfg: str, store: ConnectionStore,
+        tmp_path: Path) -> None:
+    """The algorithm came from a signed-in refresh; the connection lost its authcfg since."""
+    import processing
+    from qgis.core import QgsProcessingException
+
+    store.save(Connection("secure", _secure_url(gpserver_url), authcfg=basic_authcfg))
+    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=False)
+    registry = QgsApplication.processingRegistry()
+    old = registry.providerById("arcgisgp")
+    if old is not None:
+        registry.removeProvider(old)
+    assert registry.addProvider(provider)
+    try:
+        assert provider.refresh_now() == {"secure": None}
+        store.save(Connection("secure", _secure_url(gpserver_url)))  # authcfg removed
+        with pytest.raises(QgsProcessingException) as caught:
+            processing.run("arcgisgp:secure_secure_analysis_sleep", {"Seconds": 0.1})
+        assert SIGN_IN in str(caught.value)
+        _no_scripting_advice(str(caught.value))
+    finally:
+        registry.removeProvider(provider)
+
+
+def test_a_refused_sign_in_points_at_the_authentication_configuration(
+        gpserver_url: str, store: ConnectionStore) -> None:
+    wrong = store_authcfg("Basic", username="demo", password="not-the-password")
+    try:
+        provider = GpProvider(store, None, fetch_missing=False)
+        store.save(Connection("secure", _secure_url(gpserver_url), authcfg=wrong))
+        outcome = provider.refresh_now()
+        text = outcome["secure"] or ""
+        assert f"the sign-in with the QGIS authentication configuration '{wrong}' was not " \
+               "accepted" in text
+        assert "Settings > Options > Authentication" in text
+        _no_scripting_advice(text)
+    finally:
+        QgsApplication.authManager().removeAuthenticationConfig(wrong)
