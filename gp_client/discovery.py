@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Optional
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._util import LOGGER, redact_url, strip_query
 from .client import GPClient, service_root
-from .errors import BadInputError, GPError
+from .errors import AuthError, BadInputError, GPError, HTTPError, NotJSONError, ServerError
 from .model import ServiceDescription, TaskDescription
 
 ARCGIS_ONLINE_HOSTS = ("arcgis.com",)
@@ -112,7 +113,12 @@ def service_urls(client: GPClient, url: str) -> list[str]:
         if folder_url in seen_folders:
             continue
         seen_folders.add(folder_url)
-        body = client.get_json(folder_url)
+        try:
+            body = client.get_json(folder_url)
+        except (ServerError, HTTPError, NotJSONError) as exc:
+            if folder_url != start or start == url or isinstance(exc, AuthError):
+                raise
+            raise _not_a_directory(exc, url, start) from None
         for svc in body.get("services") or []:
             if not isinstance(svc, dict) or str(svc.get("type", "")).lower() != "gpserver":
                 continue
@@ -127,6 +133,24 @@ def service_urls(client: GPClient, url: str) -> list[str]:
                 if isinstance(folder, str) and folder:
                     queue.append(f"{root}/{folder.strip('/')}")
     return out
+
+
+def _not_a_directory(exc: GPError, given: str, tried: str) -> GPError:
+    """The error ``exc`` (same class and fields) re-worded around the URL the user gave."""
+    if isinstance(exc, ServerError):
+        answer = f"error {exc.code}" if exc.code is not None else "an error"
+        answer += f" ({exc.message})" if exc.message else ""
+    elif isinstance(exc, HTTPError):
+        answer = f"HTTP {exc.status}"
+    else:
+        answer = "something that is not ArcGIS JSON"
+    text = (f"No ArcGIS services directory found at {redact_url(given)}: this URL does not "
+            f"contain /rest/services, so {redact_url(tried)} was tried, and it answered "
+            f"{answer}. Check the URL: give a services directory (…/arcgis/rest/services), a "
+            "folder in it, one GPServer service (…/GPServer) or a portal (…/sharing/rest).")
+    reworded = copy.copy(exc)
+    reworded.args = (text,)
+    return reworded
 
 
 def service(client: GPClient, url: str) -> ServiceDescription:

@@ -50,6 +50,7 @@ def test_wrong_url_is_reported_on_stderr(qp: QgisProcess) -> None:
     lines = problem_lines(done.stderr, "Connection 'typo'")
     assert len(lines) == 1, done.stderr
     assert url in lines[0] and "404" in lines[0]
+    assert f"No ArcGIS services directory found at {url}: " in lines[0]
     assert "arcgisgp:typo_" not in done.stdout
 
 

@@ -48,6 +48,19 @@ def test_find_services_reports_what_it_skipped(gpserver: Any) -> None:
     assert discovery.find_services(GPClient(), gpserver.services_url + "/Demo").skipped == []
 
 
+@pytest.mark.parametrize("path", ["/arcgis/rest/servicez", "/arcgisx"])
+def test_a_wrong_url_is_quoted_as_given(gpserver: Any, path: str) -> None:
+    """The error starts from the URL the user typed and says which URL was tried."""
+    given = gpserver.url + path
+    with pytest.raises(ServerError) as caught:
+        discovery.discover(GPClient(retries=0), given)
+    text = str(caught.value)
+    assert caught.value.code == 404
+    assert text.startswith(f"No ArcGIS services directory found at {given}: "), text
+    assert f"so {given}/rest/services was tried, and it answered error 404" in text
+    assert "Check the URL" in text
+
+
 def test_directory_with_credentials_includes_the_secured_service(gpserver: Any) -> None:
     """With a user, Secure/Analysis is listed with its tasks."""
     client = GPClient(auth=UserPasswordAuth("demo", "demo-password"))
