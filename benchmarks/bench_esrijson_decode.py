@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # arcgis_gp via build/link
+# arcgis_gp is importable through build/link (made by `make setup`)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build" / "link"))
 
 import _data  # noqa: E402
 

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # arcgis_gp via build/link
+# arcgis_gp is importable through build/link (made by `make setup`)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build" / "link"))
 
 import _data  # noqa: E402
 
@@ -42,6 +43,7 @@ with open(sys.argv[2], "w", encoding="utf-8") as out:
                 out.write(",")
             out.write(exporter.exportFeature(feature))
         out.write("]}")
+del exporter, layer
 app.exitQgis()
 '''
 

@@ -145,6 +145,23 @@ def test_bad_input_is_a_processing_error(processing: Any, tmp_path: Path) -> Non
                                                     "OUTPUT": str(tmp_path / "y.gpkg")})
 
 
+def test_record_set_to_a_table(processing: Any, tmp_path: Path) -> None:
+    """A record set (no geometry) becomes a GeoPackage table."""
+    doc = {"displayFieldName": "", "fields": [{"name": "a", "type": "esriFieldTypeInteger"},
+                                              {"name": "d", "type": "esriFieldTypeDate"}],
+           "features": [{"attributes": {"a": 1, "d": -86400000}},
+                        {"attributes": {"a": None, "d": None}}]}
+    path = tmp_path / "table.json"
+    path.write_text(json.dumps(doc))
+    out = tmp_path / "table.gpkg"
+    result = processing.run(EsriJsonToLayerAlgorithm(), {"INPUT": str(path), "OUTPUT": str(out)})
+    layer = QgsVectorLayer(result["OUTPUT"], "table", "ogr")
+    assert layer.isValid() and not layer.isSpatial()
+    rows = [(f["a"], f["d"].toString("yyyy-MM-dd") if f["d"] else None)
+            for f in layer.getFeatures()]
+    assert rows == [(1, "1969-12-31"), (None, None)]
+
+
 def test_run_method_directly(tmp_path: Path, qgis_processing: Any) -> None:
     """QgsProcessingAlgorithm.run() on an initialised instance, no Python wrapper."""
     algorithm = EsriJsonToLayerAlgorithm()
