@@ -230,13 +230,18 @@ class GPClient:
                     time.sleep(delay)
                     continue
                 if attempts > 1:
-                    raise NetworkError(f"{exc} (gave up after {attempts} attempts)",
-                                       url=url, timeout=exc.timeout) from None
+                    raise NetworkError(f"{exc} Gave up after {attempts} attempts.",
+                                       url=url, timeout=exc.timeout, sent=exc.sent) from None
                 if method != "GET":
-                    raise NetworkError(
-                        f"{exc} The {method} request was not repeated: the server may have "
-                        "received it, and repeating it could run the task twice.",
-                        url=url, timeout=exc.timeout) from None
+                    if exc.sent is False:
+                        note = (f"Nothing was sent: no connection to the server could be made, "
+                                f"so the {method} request did not reach it (no task was "
+                                "started). Try again once the server can be reached.")
+                    else:
+                        note = (f"The {method} request was not repeated: the server may have "
+                                "received it, and repeating it could run the task twice.")
+                    raise NetworkError(f"{exc} {note}", url=url, timeout=exc.timeout,
+                                       sent=exc.sent) from None
                 raise
             ms = (time.monotonic() - start) * 1000
             LOGGER.debug("%s %s -> %d (%.0f ms, %d bytes)", method,

@@ -32,10 +32,18 @@ class BadInputError(GPError, ValueError):
 
 
 class NetworkError(GPError):
-    """The server could not be reached, or the connection broke (after any retries)."""
+    """The server could not be reached, or the connection broke (after any retries).
 
-    def __init__(self, message: str, *, url: str | None = None, timeout: bool = False) -> None:
+    ``sent`` says whether the request may have reached the server: False when no
+    connection was ever made (refused, unknown host, connect timeout, TLS handshake failed),
+    so nothing was sent; True when it was sent and the answer did not come (read timeout,
+    connection dropped); None when the transport cannot tell.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, timeout: bool = False,
+                 sent: bool | None = None) -> None:
         self.timeout = timeout
+        self.sent = sent
         super().__init__(message, url=url)
 
 

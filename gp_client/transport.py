@@ -8,7 +8,9 @@ Contract for implementers:
 
 - ``send`` returns a :class:`Response` for every HTTP answer, whatever its status.
 - A failure to connect, a broken connection or a timeout raises
-  :class:`~.errors.NetworkError` (``timeout=True`` for a timeout), with the URL redacted.
+  :class:`~.errors.NetworkError` (``timeout=True`` for a timeout), with the URL redacted;
+  ``sent=False`` when no connection was made (nothing sent), ``True`` when the request went
+  out and no answer came, ``None`` when the transport cannot tell.
 - ``params`` go in the query string; ``data`` (a dict of str) is sent form-encoded, or as
   multipart fields when ``files`` is given. ``files`` maps a field name to
   ``(filename, fileobj, content_type)``.
@@ -133,15 +135,21 @@ class RequestsTransport:
                     body = resp.content
             finally:
                 resp.close()
+        except requests.exceptions.ConnectTimeout as exc:
+            raise NetworkError(
+                f"Could not connect to {redact_url(url)} within {min(timeout, 30.0):g} s: "
+                f"{redact_text(_short(exc))}. Check the URL, the network and any proxy "
+                "settings.", url=url, timeout=True, sent=False) from None
         except requests.exceptions.Timeout as exc:
             raise NetworkError(
                 f"Timed out after {timeout:g} s waiting for {redact_url(url)}: "
                 f"{redact_text(_short(exc))}. The server may be busy; try again or raise the "
-                "timeout.", url=url, timeout=True) from None
+                "timeout.", url=url, timeout=True, sent=True) from None
         except requests.exceptions.RequestException as exc:
             raise NetworkError(
                 f"Could not reach {redact_url(url)}: {redact_text(_short(exc))}. Check the URL, "
-                "the network and any proxy settings.", url=url) from None
+                "the network and any proxy settings.", url=url,
+                sent=_maybe_sent(exc)) from None
         except OSError as exc:
             if stream_to is not None:
                 raise  # writing the file failed: that is not a network problem
@@ -152,6 +160,29 @@ class RequestsTransport:
     def close(self) -> None:
         """Close the pooled connections."""
         self.session.close()
+
+
+def _maybe_sent(exc: BaseException) -> bool | None:
+    """Whether a failed request may have reached the server (False: no connection made)."""
+    import requests
+    from urllib3.exceptions import NewConnectionError, ProtocolError
+
+    if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)):
+        return False  # the handshake with the server or the proxy failed first
+    seen = set()
+    inner: BaseException | None = exc
+    while inner is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        if isinstance(inner, (NewConnectionError, ConnectionRefusedError)):
+            return False  # refused, unknown host, unreachable network: nothing was sent
+        if isinstance(inner, ProtocolError):
+            return True  # connected and sent; the connection broke before the answer
+        nxt = getattr(inner, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = next((a for a in getattr(inner, "args", ()) if isinstance(a, BaseException)),
+                       None)
+        inner = nxt if isinstance(nxt, BaseException) else inner.__context__
+    return None
 
 
 def _short(exc: BaseException) -> str:

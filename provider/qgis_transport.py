@@ -7,7 +7,8 @@ algorithms in a worker thread) and, on the main thread, keeps the event loop tur
 while it waits.
 
 The contract is gp_client.transport's: a Response for every HTTP answer whatever its
-status, NetworkError (``timeout=True`` on a timeout) when no answer came. Limits of this
+status, NetworkError (``timeout=True`` on a timeout, ``sent`` as far as Qt's error code
+tells) when no answer came. Limits of this
 implementation: request bodies (uploads) are built in memory; a GET with ``stream_to`` goes
 through QgsNetworkAccessManager directly and writes the body to the file as it arrives
 (QgsBlockingNetworkRequest gives no chunked access in QGIS 3.22). Answers are kept out of
@@ -217,7 +218,8 @@ class QgisTransport:
                         timeout=True)
                 raise NetworkError(
                     f"Could not reach {url}: {detail}. Check the URL, the network and QGIS's "
-                    "proxy settings (Settings > Options > Network).", url=url)
+                    "proxy settings (Settings > Options > Network).", url=url,
+                    sent=_maybe_sent(reply.error()))
             headers = {
                 bytes(name).decode("latin-1"): bytes(reply.rawHeader(name)).decode("latin-1")
                 for name in reply.rawHeaderList()
@@ -266,7 +268,31 @@ def _network_error(blocking: QgsBlockingNetworkRequest, error: Any, reply: Any, 
             "busy; try again or raise the timeout.", url=url, timeout=True)
     return NetworkError(
         f"Could not reach {url}: {detail}. Check the URL, the network and QGIS's proxy "
-        "settings (Settings > Options > Network).", url=url)
+        "settings (Settings > Options > Network).", url=url, sent=_maybe_sent(reply.error()))
+
+
+# Errors Qt reports before any byte of the request went out: no connection was made.
+_NOT_SENT = (
+    QNetworkReply.NetworkError.ConnectionRefusedError,
+    QNetworkReply.NetworkError.HostNotFoundError,
+    QNetworkReply.NetworkError.SslHandshakeFailedError,
+    QNetworkReply.NetworkError.ProxyConnectionRefusedError,
+    QNetworkReply.NetworkError.ProxyNotFoundError,
+    QNetworkReply.NetworkError.ProxyAuthenticationRequiredError,
+)
+# Errors after the request was sent (the connection broke before the answer).
+_SENT = (
+    QNetworkReply.NetworkError.RemoteHostClosedError,
+)
+
+
+def _maybe_sent(error: Any) -> Optional[bool]:
+    """Whether a request that got no answer may have reached the server (None: unknown)."""
+    if error in _NOT_SENT:
+        return False
+    if error in _SENT:
+        return True
+    return None
 
 
 def _with_params(url: str, params: Optional[dict]) -> str:

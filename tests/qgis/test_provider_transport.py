@@ -197,12 +197,39 @@ def test_dropped_connection_raises_network_error(transport: Transport, gpserver_
     with pytest.raises(NetworkError) as caught:
         transport.send("GET", gpserver_url + DEMO, params={"f": "json"}, timeout=10)
     assert caught.value.timeout is False
+    assert caught.value.sent is True  # sent; the answer never came
 
 
 def test_refused_connection_raises_network_error(transport: Transport) -> None:
     with pytest.raises(NetworkError) as caught:
         transport.send("GET", "http://127.0.0.1:9/arcgis/rest/services", timeout=5)
     assert caught.value.timeout is False
+    assert caught.value.sent is False  # no connection, nothing sent
+
+
+def test_refused_post_says_nothing_was_sent(transport: Transport) -> None:
+    """A refused submitJob did not start a job: the error must not say it may have."""
+    from arcgis_gp.gp_client import GPClient
+
+    client = GPClient(transport=transport)
+    url = "http://127.0.0.1:9/arcgis/rest/services/Demo/Analysis/GPServer/Sleep/submitJob"
+    with pytest.raises(NetworkError) as caught:
+        client.post_json(url, {"Seconds": "1"})
+    text = str(caught.value)
+    assert "Nothing was sent" in text and "no task was started" in text, text
+    assert "may have received" not in text
+
+
+def test_dropped_post_says_the_server_may_have_it(transport: Transport, gpserver_url: str,
+                                                  faults: Any) -> None:
+    from arcgis_gp.gp_client import GPClient
+
+    faults.add(r"/Sleep/submitJob", "drop", count=None)
+    with pytest.raises(NetworkError) as caught:
+        GPClient(transport=transport).post_json(gpserver_url + DEMO + "/Sleep/submitJob",
+                                                {"Seconds": "0"})
+    assert "the server may have received it" in str(caught.value)
+    assert "Nothing was sent" not in str(caught.value)
 
 
 def test_error_text_holds_no_token(transport: Transport) -> None:

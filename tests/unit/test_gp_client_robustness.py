@@ -83,6 +83,7 @@ def test_post_never_silently_repeated(gpserver: Any, gpserver_faults: Any, recor
     assert len(hits) == 1
     if kind == "drop":
         assert "not repeated" in str(info.value)
+        assert "the server may have received it" in str(info.value)
 
 
 def test_html_answer(gpserver: Any, gpserver_faults: Any) -> None:
@@ -140,6 +141,16 @@ def test_unreachable_server() -> None:
         GPClient(retries=1, backoff=0.01).get_json("http://127.0.0.1:9/arcgis/rest/services")
     assert "Could not reach" in str(info.value) and "2 attempts" in str(info.value)
     assert "ConnectionRefused" in str(info.value) or "refused" in str(info.value)
+
+
+def test_refused_submit_says_nothing_was_sent() -> None:
+    """Connection refused: no job can have started, so the error must not suggest one did."""
+    url = "http://127.0.0.1:9/arcgis/rest/services/Demo/Analysis/GPServer/Sleep"
+    with pytest.raises(NetworkError) as info:
+        submit(GPClient(backoff=0.01), url, {"Seconds": 1})
+    assert info.value.sent is False
+    assert "Nothing was sent" in str(info.value)
+    assert "may have received" not in str(info.value)
 
 
 def test_wait_survives_a_burst_of_failed_polls(gpserver: Any, gpserver_faults: Any,
