@@ -212,6 +212,10 @@ class GeometryDecoder:
                        "the feature was kept without geometry")
             return None
         if wkb is None:
+            other = guess_geometry_type(geometry)
+            if other is not None and other != kind:
+                self._warn(f"Some geometries are {other[12:].lower()}s in a feature set of "
+                           f"{kind[12:].lower()}s: those features were kept without geometry")
             return None
         geom = QgsGeometry()
         geom.fromWkb(wkb)

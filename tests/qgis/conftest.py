@@ -10,8 +10,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECORDED = REPO_ROOT.parent / "shared" / "fixtures" / "recorded"
 
@@ -53,19 +51,3 @@ def vertices(geometry: Any) -> list[tuple]:
 
 def _key(value: float) -> Any:
     return "nan" if math.isnan(value) else round(value, 9)
-
-
-@pytest.fixture()
-def esrijson_memory_layer() -> Any:
-    """Factory: a memory layer from a DecodedFeatureSet (all its features added)."""
-
-    def make(decoded: Any, name: str = "decoded") -> Any:
-        from qgis.core import QgsMemoryProviderUtils
-
-        layer = QgsMemoryProviderUtils.createMemoryLayer(name, decoded.fields, decoded.wkb_type,
-                                                         decoded.crs)
-        assert layer.isValid()
-        assert layer.dataProvider().addFeatures(list(decoded.features()))[0]
-        return layer
-
-    return make

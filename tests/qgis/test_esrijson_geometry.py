@@ -266,3 +266,10 @@ def test_unreadable_geometry_is_reported_and_the_feature_kept() -> None:
         {"curvePaths": [[{"c": [[2, 0], [1, 1]]}]]}, {"paths": [[[0, 0], [1, 1]]]}])
     assert geometries[0] is None and geometries[1] is not None
     assert any("could not be read" in w for w in decoded.warnings)
+
+
+def test_geometry_of_another_type_is_reported() -> None:
+    """A point in a polygon feature set: the feature is kept, the warning says why."""
+    decoded, geometries = _read("esriGeometryPolygon", [{"x": 1, "y": 2}])
+    assert geometries == [None]
+    assert any("points in a feature set of polygons" in w for w in decoded.warnings)
