@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+PROVIDER_ID = "arcgisgp"
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
 _SERVICE_PATH = re.compile(r"/rest/services/(.+?)/GPServer(?:/|$)", re.IGNORECASE)
 
@@ -32,6 +33,11 @@ def algorithm_name(connection_name: str, service_url: str, task_name: str) -> st
         part for part in (slug(connection_name), slug(service_path(service_url)), slug(task_name))
         if part
     )
+
+
+def algorithm_id(connection_name: str, service_url: str, task_name: str) -> str:
+    """Return the full algorithm id, e.g. ``arcgisgp:local_demo_analysis_bufferfeatures``."""
+    return f"{PROVIDER_ID}:{algorithm_name(connection_name, service_url, task_name)}"
 
 
 def group_id(connection_name: str, service_url: str) -> str:

@@ -36,7 +36,7 @@ from .clients import make_client
 from .connections import SOURCE_ENVIRONMENT, Connection, ConnectionStore
 from .esrijson_algorithms import EsriJsonToLayerAlgorithm, LayerToEsriJsonAlgorithm
 from .explain import explain_error, skipped_text
-from .naming import algorithm_name, group_id, group_name
+from .naming import PROVIDER_ID, algorithm_name, group_id, group_name
 from .notices import log, warn
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "icon.svg")
@@ -108,7 +108,7 @@ class GpProvider(QgsProcessingProvider):
 
     def id(self) -> str:
         """Return the provider id used in algorithm ids (``arcgisgp:...``)."""
-        return "arcgisgp"
+        return PROVIDER_ID
 
     def name(self) -> str:
         """Return the name shown in the Processing toolbox."""

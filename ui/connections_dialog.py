@@ -29,6 +29,7 @@ from ..provider.connections import (
     validate,
 )
 from ..provider.explain import skipped_text
+from ..provider.naming import algorithm_id
 from ..provider.provider import RefreshTask
 
 _HERE = os.path.dirname(__file__)
@@ -173,7 +174,7 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
         if cached is None:
             self.statusLabel.setText("Not fetched yet: use Test or Refresh Toolbox.")
             return
-        self._fill_tree(cached.services)
+        self._fill_tree(conn, cached.services)
         self.statusLabel.setText(f"Cached: {self._summary(cached.services)}.")
 
     # ------------------------------------------------------------------ add / edit / remove
@@ -285,7 +286,7 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
             elif not task.outcome:
                 self.statusLabel.setText("Test cancelled.")
             else:
-                self._fill_tree(services)
+                self._fill_tree(conn, services)
                 text = f"Test succeeded: {self._summary(services)}."
                 skipped = skipped_text(task.skipped.get(conn.name, []), conn)
                 self.statusLabel.setText(f"{text} {skipped}" if skipped else text)
@@ -293,15 +294,19 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
             return
         self.test_finished.emit(self.statusLabel.text())
 
-    def _fill_tree(self, services) -> None:
+    def _fill_tree(self, conn: Connection, services) -> None:
         self.taskTree.clear()
         for service in services:
             mode = "asynchronous" if service.is_async else "synchronous"
             top = QTreeWidgetItem([service.name, mode])
             top.setToolTip(0, service.url)
             for task in service.tasks:
-                child = QTreeWidgetItem([task.label, task.name])
+                alg_id = algorithm_id(conn.name, service.url, task.name)
+                child = QTreeWidgetItem([task.label, alg_id])
+                child.setData(0, Qt.ItemDataRole.UserRole, task.name)
                 child.setToolTip(0, task.description or task.url)
+                child.setToolTip(1, f"The Processing algorithm id of {task.name}, for "
+                                    "processing.run() and qgis_process")
                 top.addChild(child)
             self.taskTree.addTopLevelItem(top)
             top.setExpanded(True)
@@ -313,8 +318,20 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
         for i in range(self.taskTree.topLevelItemCount()):
             top = self.taskTree.topLevelItem(i)
             for j in range(top.childCount()):
-                names.append(f"{top.text(0)}/{top.child(j).text(1)}")
+                task = top.child(j).data(0, Qt.ItemDataRole.UserRole)
+                names.append(f"{top.text(0)}/{task}")
         return names
+
+    def runs_as(self) -> dict[str, str]:
+        """Return ``service/task`` -> the "Runs as" column (the algorithm id) of each task."""
+        shown = {}
+        for i in range(self.taskTree.topLevelItemCount()):
+            top = self.taskTree.topLevelItem(i)
+            for j in range(top.childCount()):
+                child = top.child(j)
+                shown[f"{top.text(0)}/{child.data(0, Qt.ItemDataRole.UserRole)}"] = \
+                    child.text(1)
+        return shown
 
     @staticmethod
     def _summary(services) -> str:

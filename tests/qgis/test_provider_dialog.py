@@ -74,6 +74,13 @@ def test_add_and_test_a_connection(gpserver_url: str, store: ConnectionStore) ->
     for expected in ("Demo/Analysis/BufferFeatures", "Demo/Analysis/Sleep",
                      "Demo/AnalysisSync/CopyFeatures"):
         assert expected in names
+    # "Runs as" is what processing.run() and qgis_process take, not the REST task name
+    assert dialog.taskTree.headerItem().text(1) == "Runs as"
+    runs_as = dialog.runs_as()
+    assert runs_as["Demo/Analysis/BufferFeatures"] == \
+        "arcgisgp:local_demo_analysis_bufferfeatures"
+    assert runs_as["Demo/AnalysisSync/CopyFeatures"] == \
+        "arcgisgp:local_demo_analysissync_copyfeatures"
     dialog.close()
 
 
