@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -283,12 +284,17 @@ def _percent(args: tuple) -> Optional[float]:
     return None
 
 
+# ArcGIS ends every failed job with these two error messages; they say nothing the
+# failure itself does not (both still reach the log with the job's other messages).
+_TRAILERS = re.compile(r"^(Failed to execute \(.*\)\.?|Failed at (mon|tue|wed|thu|fri|sat|sun).*)$",
+                       re.IGNORECASE)
+
+
 def _job_error_text(err: JobError) -> str:
-    text = str(err)
-    details = [m for m in err.error_messages if m and m not in text]
-    if details:
-        text += " Server messages: " + " | ".join(details)
-    return text
+    """Return the server's error messages (not its boilerplate), or the error's own text."""
+    errors = [m.strip() for m in err.error_messages if m and m.strip()]
+    meaningful = [m for m in errors if not _TRAILERS.match(m)] or errors
+    return "\n".join(dict.fromkeys(meaningful)) if meaningful else str(err)
 
 
 class _StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
