@@ -26,7 +26,16 @@ from ..gp_client.model import ServiceDescription, TaskDescription
 from .clients import make_client
 from .connections import Connection, ConnectionStore
 from .explain import explain_error
-from .parameters import MISSING, RunEnv, crs_to_sr, display_name, gp_type, help_text, is_known
+from .parameters import (
+    MISSING,
+    RunEnv,
+    crs_to_sr,
+    display_name,
+    enum_from_names,
+    gp_type,
+    help_text,
+    is_known,
+)
 
 ERROR_TYPES = ("esriJobMessageTypeError", "esriJobMessageTypeAbort")
 WARNING_TYPES = ("esriJobMessageTypeWarning",)
@@ -135,10 +144,25 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                 if output is not None:
                     self.addOutput(output)
 
+    def checkParameterValues(self, parameters: dict, context: QgsProcessingContext
+                             ) -> tuple[bool, str]:
+        """Check the values, taking a choice (or unit) by its name as well as its index."""
+        return super().checkParameterValues(self.with_enum_indexes(parameters), context)
+
+    def with_enum_indexes(self, parameters: dict) -> dict:
+        """Return the parameters with choice and unit names replaced by their indexes."""
+        adjusted = dict(parameters)
+        for definition in self.parameterDefinitions():
+            name = definition.name()
+            if name in adjusted:
+                adjusted[name] = enum_from_names(definition, adjusted[name])
+        return adjusted
+
     # ------------------------------------------------------------------ running
     def processAlgorithm(self, parameters: dict, context: QgsProcessingContext,
                          feedback: QgsProcessingFeedback) -> dict:
         """Send the inputs, run the task (execute or submitJob), and store its results."""
+        parameters = self.with_enum_indexes(parameters)
         spec = self._spec
         connection = _current_connection(spec)
         service_url = spec.service.url

@@ -11,7 +11,10 @@ Decisions (documented here because they shape saved models and scripts):
 - Parameter names are the task's own; a GPLinearUnit / GPArealUnit input ``X`` is a number
   ``X`` plus an enum ``X_units`` of the Esri unit names (default: the task's default unit).
 - Choice lists become enums. Processing stores the *index* (the only form QGIS 3.22
-  knows); the wire always gets the choice string.
+  knows); the wire always gets the choice string. Scripts and qgis_process may give the
+  choice by name as well (``{"Dissolve": "ALL"}``, ``--Distance_units=kilometers``): the
+  algorithm's checkParameterValues and processAlgorithm map names to indexes first
+  (``enum_from_names``).
 - GPMultiValue of simple types is one string parameter: values separated by ``;`` or a
   JSON array. Multiple layers and files use a multiple-layer parameter, choice lists an
   enum that allows several values.
@@ -396,6 +399,51 @@ def _unit_index(value: str, units: Sequence[str], name: str) -> int:
     raise QgsProcessingException(
         f"{name}: {value!r} is not one of the units offered "
         f"({', '.join(f'{i}: {u}' for i, u in enumerate(units))}).")
+
+
+def _option_index(text: str, options: Sequence[str]) -> int | None:
+    """Return the index of an option given by name (``ALL``, ``kilometers``), else None."""
+    text = text.strip()
+    if not text:
+        return None
+    if text in options:
+        return list(options).index(text)
+    low = text.lower()
+    for wanted in (low, "esri" + low):
+        found = [i for i, option in enumerate(options) if option.lower() == wanted]
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def enum_from_names(definition: QgsProcessingParameterDefinition, value: Any) -> Any:
+    """Return an enum value with option names turned into indexes; anything else unchanged.
+
+    QGIS before 3.24 takes enum values only as indexes; scripts and qgis_process users
+    write the choice (``{"Dissolve": "ALL"}``, ``--Distance_units=kilometers``). A string
+    that is a valid index stays an index; several values may come as a list or as one
+    comma-separated string.
+    """
+    if not isinstance(definition, QgsProcessingParameterEnum):
+        return value
+    options = list(definition.options())
+
+    def one(item: Any) -> Any:
+        if not isinstance(item, str):
+            return item
+        if item.strip().isdigit() and int(item) < len(options):
+            return item
+        index = _option_index(item, options)
+        return item if index is None else index
+
+    if isinstance(value, str):
+        if definition.allowMultiple() and "," in value and _option_index(value, options) is None:
+            parts = [one(part) for part in value.split(",")]
+            return parts if all(isinstance(part, int) for part in parts) else value
+        return one(value)
+    if isinstance(value, (list, tuple)) and definition.allowMultiple():
+        return [one(item) for item in value]
+    return value
 
 
 class UnitType(GpType):

@@ -103,6 +103,19 @@ def test_run_buffer_features_writes_a_geopackage(qp: QgisProcess, tmp_path: Path
     assert all(3.6 < h < 4.4 for h in buffer_heights_km(output)), buffer_heights_km(output)
 
 
+@pytest.mark.parametrize("dissolve", ["ALL", "1"], ids=["name", "index"])
+def test_run_takes_a_choice_by_name(qp: QgisProcess, tmp_path: Path, dissolve: str) -> None:
+    """--Dissolve=ALL works on QGIS 3.22 too (it knows enum values only as indexes)."""
+    source = write_points(tmp_path / "in.gpkg", [(2.35, 48.85, "Paris"), (2.45, 48.85, "East")])
+    output = tmp_path / "dissolved.gpkg"
+    qp.run_json("arcgisgp:local_demo_analysissync_bufferfeatures",
+                f"--Input_Features={source}", "--Distance=20", "--Distance_units=kilometers",
+                f"--Dissolve={dissolve}", f"--Output_Features={output}")
+    features = read_layer(output)
+    assert len(features) == 1  # both buffers merged: the server got "ALL"
+    assert "Name" not in features[0]
+
+
 def test_run_reports_a_failing_task(qp: QgisProcess) -> None:
     done = qp("run", "arcgisgp:local_demo_analysis_alwaysfails",
               "--Message=The server says no", check=False)

@@ -214,3 +214,28 @@ def test_raw_json_fallback_keeps_text_that_is_not_json(algorithm: GpTaskAlgorith
         env = env_for(alg, {"Odd": given}, tmp_path)
         assert gp_type(p.data_type).to_wire(p, env) == expected
     assert "no Processing equivalent" in alg.parameterDefinition("Odd").help()
+
+
+@pytest.mark.parametrize("given, sent", [
+    (["blue", "red"], ["blue", "red"]),
+    ("red,blue", ["red", "blue"]),
+    ([0, "Blue"], ["red", "blue"]),
+    ([2], ["blue"]),
+])
+def test_multiple_choices_by_name(algorithm: GpTaskAlgorithm, tmp_path: Path, given: Any,
+                                  sent: list) -> None:
+    """A choice list allowing several values takes names (a list or 'a,b') and indexes."""
+    parameters = {"Colours": given, "Points": points(["a"])}
+    ok, message = algorithm.checkParameterValues(parameters, QgsProcessingContext())
+    assert ok, message
+    by_index = algorithm.with_enum_indexes(parameters)
+    assert wire(algorithm, env_for(algorithm, by_index, tmp_path), "Colours") == sent
+
+
+def test_unit_by_name_and_unknown_unit(algorithm: GpTaskAlgorithm) -> None:
+    context = QgsProcessingContext()
+    base = {"Points": points(["a"]), "Reach": 3}
+    assert algorithm.checkParameterValues({**base, "Reach_units": "esriFurlongs"}, context)[0]
+    assert algorithm.checkParameterValues({**base, "Reach_units": "miles"}, context)[0]
+    ok, message = algorithm.checkParameterValues({**base, "Reach_units": "parsecs"}, context)
+    assert not ok and "Reach" in message

@@ -336,6 +336,34 @@ def test_every_type_round_trips_synchronously(provider: GpProvider, tmp_path: Pa
     _check_echo(results, expected, tmp_path, with_files=False)
 
 
+@pytest.mark.parametrize("dissolve, units", [("ALL", "esriKilometers"), (1, 1),
+                                              ("1", "kilometers")],
+                         ids=["names", "indexes", "index-text-and-short-unit"])
+def test_enums_take_their_names_or_indexes(provider: GpProvider, dissolve: Any,
+                                           units: Any) -> None:
+    """QGIS 3.22 has no named enum values: the algorithm takes the choice itself too."""
+    points = point_layer([(650000, 6860000, "a"), (670000, 6860000, "b")], "EPSG:2154")
+    result = run(SYNC + "bufferfeatures", {
+        "Input_Features": points, "Distance": 1.5, "Distance_units": units,
+        "Dissolve": dissolve, "Output_Features": "TEMPORARY_OUTPUT"})
+    layer = result["Output_Features"]
+    if isinstance(layer, str):
+        layer = QgsVectorLayer(layer)
+    assert layer.featureCount() == 1  # dissolved: ALL went to the server
+    assert [f["BUFF_DIST"] for f in layer.getFeatures()] == [1.5]
+    # 1.5 km, not 1.5 m: two discs of about 7.07 km2 each (the points are 20 km apart)
+    area = next(layer.getFeatures()).geometry().area()
+    assert area == pytest.approx(2 * 3.1416 * 1500 ** 2, rel=0.01)
+
+
+def test_a_choice_not_offered_is_refused(provider: GpProvider) -> None:
+    with pytest.raises(QgsProcessingException) as caught:
+        run(SYNC + "bufferfeatures", {"Input_Features": point_layer(CITIES[:1]),
+                                      "Distance": 1, "Dissolve": "SOME",
+                                      "Output_Features": "TEMPORARY_OUTPUT"})
+    assert "Dissolve" in str(caught.value)
+
+
 def test_file_input_without_uploads_says_what_to_do(provider: GpProvider,
                                                     tmp_path: Path) -> None:
     data = tmp_path / "x.txt"
