@@ -743,43 +743,37 @@ def _parse_linear(wkb: bytes) -> tuple[int, bool, bool, Any]:
     flat_type, z, m = _wkb_dims(_unpack_i(wkb, 1)[0])
     if flat_type not in (2, 3, 5, 6):
         return WkbParser(wkb).geometry()
-    dim = 2 + z + m
-    step = 8 * dim
+    step = 8 * (2 + z + m)
     view = memoryview(wkb)
     unpack = _unpack_i
-    pos = 5
-
-    def rings_at(pos: int, count: int) -> tuple[list, int]:
-        out = []
+    if flat_type == 2:
+        n = unpack(wkb, 5)[0]
+        flat = array("d")
+        flat.frombytes(view[9:9 + step * n])
+        return flat_type, z, m, flat
+    if flat_type == 3:
+        polygons, pos = 1, 0  # a polygon parses like one part of a multipolygon
+    else:
+        polygons, pos = unpack(wkb, 5)[0], 9
+    parts = []
+    for _ in range(polygons):
+        if flat_type == 5:
+            count = 1
+            pos += 5
+        else:
+            count = unpack(wkb, pos + 5)[0]
+            pos += 9
+        rings = []
         for _ in range(count):
             n = unpack(wkb, pos)[0]
             pos += 4
+            end = pos + step * n
             flat = array("d")
-            flat.frombytes(view[pos:pos + step * n])
-            pos += step * n
-            out.append(flat)
-        return out, pos
-
-    if flat_type == 2:
-        n = unpack(wkb, pos)[0]
-        flat = array("d")
-        flat.frombytes(view[pos + 4:pos + 4 + step * n])
-        return flat_type, z, m, flat
-    if flat_type == 3:
-        rings, _ = rings_at(pos + 4, unpack(wkb, pos)[0])
-        return flat_type, z, m, rings
-    parts = []
-    count = unpack(wkb, pos)[0]
-    pos += 4
-    for _ in range(count):
-        pos += 5  # the part's byte order and type
-        if flat_type == 5:
-            part, pos = rings_at(pos, 1)
-            parts.append(part[0])
-        else:
-            rings, pos = rings_at(pos + 4, unpack(wkb, pos)[0])
-            parts.append(rings)
-    return flat_type, z, m, parts
+            flat.frombytes(view[pos:end])
+            pos = end
+            rings.append(flat)
+        parts.append(rings[0] if flat_type == 5 else rings)
+    return flat_type, z, m, parts[0] if flat_type == 3 else parts
 
 
 class GeometryEncoder:
@@ -860,10 +854,10 @@ class GeometryEncoder:
         return fmt
 
     def _coords_text(self, flat: array) -> str:
-        n = len(flat) // self.dim
-        if all(map(math.isfinite, flat)):
-            return self._format(n) % tuple(flat)
-        return _dumps_coords(flat, self.dim)
+        text = self._format(len(flat) // self.dim) % tuple(flat)
+        if "n" in text:  # repr gives 'nan'/'inf' for those only: they go out as null
+            return _dumps_coords(flat, self.dim)
+        return text
 
     def to_text(self, geometry: QgsGeometry) -> str | None:
         """Return the Esri JSON text of a geometry, None when it is null or empty."""

@@ -10,6 +10,8 @@ has an EPSG or ESRI id, as Esri ``wkt`` otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 import os
@@ -240,6 +242,19 @@ def source_to_feature_set(
     return {"layerDefinition": ld, "featureSet": fs}
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cycle collector while the loop runs (it makes no reference cycles):
+    the collector's passes over QGIS's many live objects cost 5-10% of a big export."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _counted(messages: dict[str, int]) -> list[str]:
     return [f"{m} ({n} feature{'s' if n != 1 else ''})." for m, n in messages.items()]
 
@@ -280,10 +295,19 @@ def write_feature_set_file(
     count = 0
     batch: list[str] = []
     path = os.fspath(path)
-    with open(path, "w", encoding="utf-8", newline="\n") as out:
+    converters = plan.converters
+    indices = None if plan.all_fields else plan.indices
+    add_oid = plan.add_oid
+    with open(path, "w", encoding="utf-8", newline="\n") as out, _no_cyclic_gc():
         out.write(head)
         for number, feature in enumerate(_features(source, selected_only, feedback), 1):
-            values = plan.values(feature, number)
+            values = feature.attributes()
+            if indices is not None:
+                values = [values[i] for i in indices]
+            for index, convert in converters:
+                values[index] = convert(values[index])
+            if add_oid:
+                values.insert(0, number)
             try:
                 attrs = encode_attrs(dict(zip(names, values)))
             except ValueError:  # NaN or infinity in a double field: null
