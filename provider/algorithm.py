@@ -103,7 +103,29 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         return self._spec.task.help_url or self._spec.task.url
 
     def shortHelpString(self) -> str:
-        """Return the task's description, each parameter's help and where it runs."""
+        """Return plain text, one paragraph a line: description, parameters, where it runs.
+
+        qgis_process prints this as it is; the Processing dialog shows each line as a
+        paragraph. Each parameter's full help is also in its definition (setHelp).
+        """
+        spec = self._spec
+        task = spec.task
+        lines = []
+        description = plain_text(task.description or "")
+        if description:
+            lines.extend(description.splitlines())
+        if task.parameters:
+            lines.append("Parameters:")
+        for p in task.parameters:
+            kind = "output" if p.is_output else ("required" if p.is_required else "optional")
+            note = "" if is_known(p.data_type) else gp_type(p.data_type).note
+            text = " ".join(plain_text(help_text(p, note)).split())
+            lines.append(f"- {display_name(p)} ({p.name}, {kind}): {text}")
+        lines.append(f"Runs on {spec.connection.name} at {task.url}, {_mode(spec)}.")
+        return "\n".join(lines)
+
+    def helpString(self) -> str:
+        """Return the same help as HTML (a definition list of the parameters)."""
         spec = self._spec
         task = spec.task
         parts = []
@@ -118,14 +140,9 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                         f"(<code>{_esc(p.name)}</code>, {kind})</dt><dd>{text}</dd>")
         if rows:
             parts.append("<h3>Parameters</h3><dl>" + "".join(rows) + "</dl>")
-        mode = "asynchronous (submitJob)" if _is_async(spec) else "synchronous (execute)"
         parts.append(f"<p>Runs on {_esc(spec.connection.name)} at {_esc(task.url)}, "
-                     f"{mode}.</p>")
+                     f"{_mode(spec)}.</p>")
         return "".join(parts)
-
-    def helpString(self) -> str:
-        """Return the same help as shortHelpString."""
-        return self.shortHelpString()
 
     # ------------------------------------------------------------------ parameters
     def initAlgorithm(self, configuration: Optional[dict] = None) -> None:
@@ -259,6 +276,27 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
 
 def _esc(text: str) -> str:
     return html.escape(text or "", quote=False)
+
+
+# Esri descriptions often come from item metadata, as HTML (<DIV><P><SPAN>...).
+_BREAKS = re.compile(r"<\s*(br\s*/?|/p|/div|/li|/h[1-6]|/tr)\s*>", re.IGNORECASE)
+_HTML_TAG = re.compile(
+    r"</?(a|b|i|u|em|strong|span|div|p|br|font|ul|ol|li|dl|dt|dd|h[1-6]|table|thead|tbody|"
+    r"tr|td|th|code|pre|img|hr|sup|sub|blockquote|center|small|big)\b[^<>]*>", re.IGNORECASE)
+# Left in plain text, '<feature layer>' would vanish in the dialog (it renders the lines
+# as HTML paragraphs): such look-alike tags are shown with single angle quotes instead.
+_TAG_LIKE = re.compile(r"<([A-Za-z/][^<>]*)>")
+
+
+def plain_text(text: str) -> str:
+    """Return text without HTML markup (task descriptions may hold some), one line a block."""
+    text = _HTML_TAG.sub("", _BREAKS.sub("\n", text))
+    lines = (" ".join(html.unescape(line).split()) for line in text.splitlines())
+    return "\n".join(_TAG_LIKE.sub("\u2039\\1\u203a", line) for line in lines if line)
+
+
+def _mode(spec: TaskSpec) -> str:
+    return "asynchronous (submitJob)" if _is_async(spec) else "synchronous (execute)"
 
 
 def _takes_own_context(task: TaskDescription) -> bool:

@@ -65,6 +65,10 @@ def test_help_shows_the_parameters(qp: QgisProcess) -> None:
     for expected in ("Input_Features", "Distance", "Distance_units", "esriMeters",
                      "Dissolve", "Output_Features", "Creates buffer polygons"):
         assert expected in text
+    # the description is plain text, a line per paragraph (qgis_process prints it raw)
+    description = text.split("Description\n----------------\n", 1)[1].split("\n----", 1)[0]
+    assert "<" not in description, description
+    assert "\n- Input Features (Input_Features, required): " in description
 
 
 def buffer_heights_km(path: Path) -> list[float]:

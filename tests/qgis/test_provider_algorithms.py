@@ -35,7 +35,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from arcgis_gp.provider.algorithm import GpTaskAlgorithm
+from arcgis_gp.provider.algorithm import GpTaskAlgorithm, plain_text
 from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
 from arcgis_gp.provider.parameters import LINEAR_UNITS
@@ -189,11 +189,21 @@ def test_parameters_follow_the_task_descriptions(algorithms: dict, server_tasks:
             else:
                 _check_output(alg, param)
             checked += 1
-        help_text = alg.shortHelpString()
-        assert html.escape(task["description"], quote=False) in help_text
+        help_text = alg.shortHelpString()  # plain text: qgis_process prints it as it is
+        assert not re.search(r"<[a-z/][^>]*>", help_text), help_text
+        assert help_text.splitlines()[0] == plain_text(task["description"])
+        if "<" not in task["description"]:
+            assert help_text.splitlines()[0] == task["description"]
         for param in task["parameters"]:
-            assert f"<code>{param['name']}</code>" in help_text
+            assert f"- {param.get('displayName') or param['name']} ({param['name']}, " \
+                in help_text
+        rich = alg.helpString()
+        assert html.escape(task["description"], quote=False) in rich
+        for param in task["parameters"]:
+            assert f"<code>{param['name']}</code>" in rich
     assert checked > 60
+    echo = algorithms[alg_name("Demo/Analysis", "EchoAllTypes")].shortHelpString()
+    assert "In_\u2039Type\u203a" in echo  # '<Type>' would vanish in the dialog's HTML
 
 
 def test_buffer_features_parameters(algorithms: dict) -> None:

@@ -212,3 +212,55 @@ def test_processing_dialog_shows_every_parameter(qgis_iface: Any, qgis_processin
         dialog.close()
     finally:
         registry.removeProvider(provider)
+
+
+def test_processing_dialog_shows_the_help_as_paragraphs(qgis_iface: Any, qgis_processing: Any,
+                                                        gpserver_url: str, tmp_path: Any,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain-text help reads well in 3.22's dialog: one paragraph per line, no markup.
+
+    A screenshot of the help panel goes to build/screens/help.png for a look.
+    """
+    import json
+    from pathlib import Path
+
+    from qgis.core import QgsApplication
+    from qgis.gui import QgsBrowserGuiModel
+    from qgis.PyQt.QtWidgets import QTextBrowser
+
+    from arcgis_gp.provider.connections import ENV_VAR
+
+    model = QgsBrowserGuiModel()
+    monkeypatch.setattr(qgis_iface, "browserModel", lambda: model, raising=False)
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+
+    env = {ENV_VAR: json.dumps([{"name": "local",
+                                 "url": gpserver_url + "/arcgis/rest/services/Demo"}])}
+    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ=env)
+    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=True)
+    registry = QgsApplication.processingRegistry()
+    old = registry.providerById("arcgisgp")
+    if old is not None:
+        registry.removeProvider(old)
+    assert registry.addProvider(provider)
+    try:
+        shots = Path(__file__).resolve().parents[2] / "build" / "screens"
+        shots.mkdir(parents=True, exist_ok=True)
+        for alg_id, shot in (("arcgisgp:local_demo_analysis_bufferfeatures", "help.png"),
+                             ("arcgisgp:local_demo_analysis_echoalltypes", "help_echo.png")):
+            alg = registry.createAlgorithmById(alg_id)
+            dialog = AlgorithmDialog(alg, False, qgis_iface.mainWindow())
+            dialog.resize(1000, 700)
+            dialog.show()
+            QCoreApplication.processEvents()
+            browser = dialog.findChild(QTextBrowser, "textShortHelp")
+            assert browser is not None and browser.isVisible()
+            shown = [line for line in browser.toPlainText().splitlines() if line.strip()]
+            # the title, then each line of shortHelpString as its own paragraph
+            assert shown[0] == alg.displayName()
+            assert shown[1:] == alg.shortHelpString().splitlines()
+            assert not any("<" in line for line in shown)
+            assert browser.grab().save(str(shots / shot))
+            dialog.close()
+    finally:
+        registry.removeProvider(provider)
