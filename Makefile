@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := build
 PLUGIN := arcgis_gp
-APT_PACKAGES := python3-qgis qgis-providers gdal-bin python3-gdal xvfb pyqt5-dev-tools
+APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal xvfb pyqt5-dev-tools
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
