@@ -163,23 +163,30 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
 
     def checkParameterValues(self, parameters: dict, context: QgsProcessingContext
                              ) -> tuple[bool, str]:
-        """Check the values, taking a choice (or unit) by its name as well as its index."""
-        return super().checkParameterValues(self.with_enum_indexes(parameters), context)
+        """Check the values as processAlgorithm will take them (see normalized_parameters)."""
+        return super().checkParameterValues(self.normalized_parameters(parameters), context)
 
-    def with_enum_indexes(self, parameters: dict) -> dict:
-        """Return the parameters with choice and unit names replaced by their indexes."""
+    def normalized_parameters(self, parameters: dict) -> dict:
+        """Return the parameters as QGIS 3.22 takes them.
+
+        Choice and unit names become their indexes, and an output left out gets its
+        default (a temporary output): QGIS before 3.24 refuses both otherwise, although
+        the outputs are not optional.
+        """
         adjusted = dict(parameters)
         for definition in self.parameterDefinitions():
             name = definition.name()
             if name in adjusted:
                 adjusted[name] = enum_from_names(definition, adjusted[name])
+            elif definition.isDestination() and definition.defaultValue() is not None:
+                adjusted[name] = definition.defaultValue()
         return adjusted
 
     # ------------------------------------------------------------------ running
     def processAlgorithm(self, parameters: dict, context: QgsProcessingContext,
                          feedback: QgsProcessingFeedback) -> dict:
         """Send the inputs, run the task (execute or submitJob), and store its results."""
-        parameters = self.with_enum_indexes(parameters)
+        parameters = self.normalized_parameters(parameters)
         spec = self._spec
         connection = _current_connection(spec)
         service_url = spec.service.url

@@ -24,9 +24,9 @@ Decisions (documented here because they shape saved models and scripts):
   parameter's help.
 - An optional parameter that is left empty is not sent, so the server applies its own
   default.
-- Every destination (feature sink, file, raster) is optional and defaults to a temporary
-  output, so that a run that names no destination still gets every result, and a user can
-  skip a result they do not want.
+- Every destination (feature sink, file, raster) is required (the dialog shows no
+  "[optional]") and defaults to a temporary output, so that a run that names no
+  destination still gets every result.
 """
 
 from __future__ import annotations
@@ -560,7 +560,7 @@ class FeatureSetType(GpType):
             kind = _GEOMETRY_SOURCE_TYPES.get(_geometry_type(p.default_value),
                                               QgsProcessing.SourceType.TypeVectorAnyGeometry)
         definition = QgsProcessingParameterFeatureSink(
-            p.name, display_name(p), kind, QgsProcessing.TEMPORARY_OUTPUT, True, True)
+            p.name, display_name(p), kind, QgsProcessing.TEMPORARY_OUTPUT, False, True)
         definition.setHelp(help_text(p))
         return definition
 
@@ -664,7 +664,7 @@ class FileType(GpType):
     def output_parameter(self, p: Any) -> QgsProcessingParameterDefinition | None:
         """Return a file destination."""
         definition = QgsProcessingParameterFileDestination(
-            p.name, display_name(p), "All files (*.*)", QgsProcessing.TEMPORARY_OUTPUT, True,
+            p.name, display_name(p), "All files (*.*)", QgsProcessing.TEMPORARY_OUTPUT, False,
             True)
         definition.setHelp(help_text(p))
         return definition
@@ -707,7 +707,7 @@ class RasterType(FileType):
     def output_parameter(self, p: Any) -> QgsProcessingParameterDefinition | None:
         """Return a raster destination."""
         definition = QgsProcessingParameterRasterDestination(
-            p.name, display_name(p), QgsProcessing.TEMPORARY_OUTPUT, True, True)
+            p.name, display_name(p), QgsProcessing.TEMPORARY_OUTPUT, False, True)
         definition.setHelp(help_text(p))
         return definition
 

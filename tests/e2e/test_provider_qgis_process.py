@@ -120,6 +120,22 @@ def test_run_takes_a_choice_by_name(qp: QgisProcess, tmp_path: Path, dissolve: s
     assert "Name" not in features[0]
 
 
+def test_run_with_a_temporary_output(qp: QgisProcess, tmp_path: Path) -> None:
+    """Outputs are required (as native algorithms' are) and take TEMPORARY_OUTPUT.
+
+    qgis_process 3.22 itself refuses a run that leaves out a required output, whatever its
+    default (native:buffer without OUTPUT too), so the output is named here.
+    """
+    source = write_points(tmp_path / "in.gpkg", [(2.35, 48.85, "Paris"), (4.83, 45.76, "Lyon")])
+    alg = "arcgisgp:local_demo_analysissync_copyfeatures"
+    refused = qp("run", alg, f"--Input_Features={source}", check=False)
+    assert refused.returncode != 0
+    assert "mandatory parameters were not specified" in refused.stdout + refused.stderr
+    done = qp("run", alg, f"--Input_Features={source}", "--Output_Features=TEMPORARY_OUTPUT")
+    assert "Output_Features: 2 features" in done.stdout
+    assert "Output_Features:\tOutput_Features_" in done.stdout  # a temporary layer
+
+
 def test_run_reports_a_failing_task(qp: QgisProcess) -> None:
     done = qp("run", "arcgisgp:local_demo_analysis_alwaysfails",
               "--Message=The server says no", check=False)

@@ -208,6 +208,8 @@ def test_processing_dialog_shows_every_parameter(qgis_iface: Any, qgis_processin
         for name in ("Input_Features", "Distance", "Distance_units", "Dissolve",
                      "Output_Features"):
             assert name in panel.wrappers, name
+        label = panel.wrappers["Output_Features"].wrappedLabel().text()
+        assert label.startswith("Output Features") and "[optional]" not in label, label
         assert not dialog.grab().isNull()
         dialog.close()
     finally:
@@ -264,3 +266,81 @@ def test_processing_dialog_shows_the_help_as_paragraphs(qgis_iface: Any, qgis_pr
             dialog.close()
     finally:
         registry.removeProvider(provider)
+
+
+def test_batch_dialog_runs_rows_with_required_outputs(qgis_iface: Any, qgis_processing: Any,
+                                                      gpserver_url: str, tmp_path: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch dialog (3.22, main thread): outputs are required columns, rows run."""
+    import json
+    from pathlib import Path
+
+    from osgeo import ogr
+    from qgis.core import (
+        QgsApplication,
+        QgsFeature,
+        QgsGeometry,
+        QgsPointXY,
+        QgsProject,
+        QgsVectorLayer,
+    )
+    from qgis.gui import QgsBrowserGuiModel
+
+    from arcgis_gp.provider.connections import ENV_VAR
+
+    model = QgsBrowserGuiModel()
+    monkeypatch.setattr(qgis_iface, "browserModel", lambda: model, raising=False)
+    from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
+    from processing.tools import dataobjects
+
+    env = {ENV_VAR: json.dumps([{"name": "local",
+                                 "url": gpserver_url + "/arcgis/rest/services/Demo"}])}
+    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ=env)
+    provider = GpProvider(store, DescriptionCache(tmp_path / "cache"), fetch_missing=True)
+    registry = QgsApplication.processingRegistry()
+    old = registry.providerById("arcgisgp")
+    if old is not None:
+        registry.removeProvider(old)
+    assert registry.addProvider(provider)
+    layers = []
+    for count in (1, 2):
+        layer = QgsVectorLayer("Point?crs=EPSG:4326&field=Name:string(10)", f"p{count}",
+                               "memory")
+        for i in range(count):
+            feature = QgsFeature(layer.fields())
+            feature.setAttributes([f"n{i}"])
+            feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(i, 45 + i)))
+            layer.dataProvider().addFeature(feature)
+        QgsProject.instance().addMapLayer(layer)
+        layers.append(layer)
+    try:
+        alg = registry.createAlgorithmById("arcgisgp:local_demo_analysis_copyfeatures")
+        dialog = BatchAlgorithmDialog(alg, qgis_iface.mainWindow())
+        panel = dialog.mainWidget()
+        panel.addRow()
+        assert panel.batchRowCount() == 2
+        input_col = panel.parameter_to_column["Input_Features"]
+        output_col = panel.parameter_to_column["Output_Features"]
+        header = panel.tblParameters.horizontalHeaderItem(output_col).text()
+        assert header == "Output Features"
+        context = dataobjects.createContext()
+        for row, layer in enumerate(layers):
+            panel.wrappers[row][input_col].setParameterValue(layer.id(), context)
+        # an empty output cell is refused, as for native algorithms' required outputs
+        assert panel.parametersForRow(0, warnOnInvalid=True) == ({}, False)
+        outputs = [Path(tmp_path) / f"copy{row}.gpkg" for row in range(2)]
+        for row, path in enumerate(outputs):
+            panel.tblParameters.cellWidget(row + 1, output_col).setValue(str(path))
+        parameters, ok = panel.parametersForRow(0, warnOnInvalid=True)
+        assert ok and parameters["Input_Features"] == layers[0].id()
+        dialog.runAlgorithm()
+        for path, layer in zip(outputs, layers):
+            ds = ogr.Open(str(path))
+            assert ds is not None, path
+            assert ds.GetLayer(0).GetFeatureCount() == layer.featureCount()
+            ds = None
+        dialog.close()
+    finally:
+        registry.removeProvider(provider)
+        for layer in layers:
+            QgsProject.instance().removeMapLayer(layer.id())

@@ -228,7 +228,7 @@ def test_multiple_choices_by_name(algorithm: GpTaskAlgorithm, tmp_path: Path, gi
     parameters = {"Colours": given, "Points": points(["a"])}
     ok, message = algorithm.checkParameterValues(parameters, QgsProcessingContext())
     assert ok, message
-    by_index = algorithm.with_enum_indexes(parameters)
+    by_index = algorithm.normalized_parameters(parameters)
     assert wire(algorithm, env_for(algorithm, by_index, tmp_path), "Colours") == sent
 
 

@@ -24,11 +24,13 @@ from qgis.core import (
     QgsFeature,
     QgsGeometry,
     QgsPointXY,
+    QgsProcessing,
     QgsProcessingAlgRunnerTask,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeatureSourceDefinition,
     QgsProcessingFeedback,
+    QgsProcessingParameterDefinition,
     QgsProject,
     QgsVectorLayer,
 )
@@ -354,6 +356,33 @@ def test_enums_take_their_names_or_indexes(provider: GpProvider, dissolve: Any,
     # 1.5 km, not 1.5 m: two discs of about 7.07 km2 each (the points are 20 km apart)
     area = next(layer.getFeatures()).geometry().area()
     assert area == pytest.approx(2 * 3.1416 * 1500 ** 2, rel=0.01)
+
+
+@pytest.mark.parametrize("prefix", [ASYNC, SYNC], ids=["async", "sync"])
+def test_outputs_need_not_be_named(provider: GpProvider, prefix: str) -> None:
+    """Outputs are required but default to a temporary output: leaving them out still works."""
+    alg = QgsApplication.processingRegistry().createAlgorithmById(prefix + "copyfeatures")
+    sink = alg.parameterDefinition("Output_Features")
+    assert not sink.flags() & QgsProcessingParameterDefinition.Flag.FlagOptional
+    assert sink.defaultValue() == QgsProcessing.TEMPORARY_OUTPUT
+    result = run(prefix + "copyfeatures", {"Input_Features": point_layer(CITIES[:3])})
+    layer = result["Output_Features"]
+    if isinstance(layer, str):
+        layer = QgsVectorLayer(layer)
+    assert sorted(f["Name"] for f in layer.getFeatures()) == ["Lyon", "Marseille", "Paris"]
+
+
+def test_file_and_raster_outputs_need_not_be_named(provider: GpProvider, tmp_path: Path) -> None:
+    alg = QgsApplication.processingRegistry().createAlgorithmById(ASYNC + "echofile")
+    destination = alg.parameterDefinition("Output_File")
+    assert not destination.flags() & QgsProcessingParameterDefinition.Flag.FlagOptional
+    data = tmp_path / "in.txt"
+    data.write_text("some text", encoding="utf-8")
+    result = run(ASYNC + "echofile", {"Input_File": str(data)})
+    assert Path(result["Output_File"]).read_text(encoding="utf-8") == "some text"
+    raster = QgsApplication.processingRegistry().createAlgorithmById(ASYNC + "echoraster")
+    assert not raster.parameterDefinition("Output_Raster").flags() & \
+        QgsProcessingParameterDefinition.Flag.FlagOptional
 
 
 def test_a_choice_not_offered_is_refused(provider: GpProvider) -> None:
