@@ -59,6 +59,13 @@ def skipped_text(skipped: Sequence[SkippedService], connection: Connection) -> s
     return f"{count} service{'s' if count != 1 else ''} skipped: {reasons}."
 
 
+def tasks_summary(services: Sequence) -> str:
+    """Return e.g. ``11 tasks in 3 services`` (singular where it is one)."""
+    count = sum(len(s.tasks) for s in services)
+    return (f"{count} task{'s' if count != 1 else ''} in {len(services)} "
+            f"service{'s' if len(services) != 1 else ''}")
+
+
 def _short(err: GPError) -> str:
     text = " ".join(str(err).split()) or type(err).__name__
     return text.rstrip(".")

@@ -7,6 +7,8 @@ that is down costs one log message and keeps its cached algorithms. The one exce
 "no network at start-up": a connection given headless through ``ARCGIS_GP_CONNECTIONS``
 that has no cache yet is fetched synchronously when the provider loads outside the desktop
 application (qgis_process, scripts), since there is no later moment to show its algorithms.
+Once a cache exists, qgis_process never fetches again: the tool ``arcgisgp:refreshconnections``
+(refresh_algorithm.py) refreshes on demand there, and from scripts and models.
 
 Algorithms are grouped by connection and service (``local: Demo/Analysis``) and named
 ``<connection>_<service path>_<task>`` in lower case (``local_demo_analysis_bufferfeatures``).
@@ -28,32 +30,21 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
-from ..gp_client.discovery import Discovery, SkippedService, find_services
+from ..gp_client.discovery import SkippedService
 from ..gp_client.model import ServiceDescription
 from .algorithm import GpTaskAlgorithm, TaskSpec
 from .cache import DescriptionCache
-from .clients import make_client
 from .connections import SOURCE_ENVIRONMENT, Connection, ConnectionStore
 from .esrijson_algorithms import EsriJsonToLayerAlgorithm, LayerToEsriJsonAlgorithm
 from .explain import explain_error, skipped_text
 from .naming import PROVIDER_ID, algorithm_name, group_id, group_name
 from .notices import log, warn
+from .refresh import fetch, fetch_services, refresh_connections
+from .refresh_algorithm import RefreshConnectionsAlgorithm
+
+__all__ = ["GpProvider", "RefreshTask", "fetch", "fetch_services", "refresh_connections"]
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "icon.svg")
-
-
-def fetch(connection: Connection, *, timeout: float = 30.0) -> Discovery:
-    """Fetch every GP service (with its tasks) a connection leads to, and those skipped.
-
-    Network: call off the GUI thread.
-    """
-    client = make_client(connection, timeout=timeout)
-    return find_services(client, connection.url)
-
-
-def fetch_services(connection: Connection, *, timeout: float = 30.0) -> list[ServiceDescription]:
-    """Fetch every GP service (with its tasks) a connection leads to. Network: call off-GUI."""
-    return fetch(connection, timeout=timeout).services
 
 
 class GpClientLogBridge(logging.Handler):
@@ -253,35 +244,6 @@ class GpProvider(QgsProcessingProvider):
         return [c for c in connections if c.name in wanted]
 
 
-def refresh_connections(connections: Sequence[Connection], cache: Optional[DescriptionCache],
-                        is_cancelled: Callable[[], bool] = lambda: False,
-                        found: Optional[dict[str, list[ServiceDescription]]] = None,
-                        skipped: Optional[dict[str, list[SkippedService]]] = None,
-                        ) -> dict[str, Optional[str]]:
-    """Fetch (and cache, when a cache is given) each connection; name -> None or error text.
-
-    ``found`` receives each connection's services, ``skipped`` the services it lists but
-    could not read (name -> list).
-    """
-    outcome: dict[str, Optional[str]] = {}
-    for connection in connections:
-        if is_cancelled():
-            break
-        try:
-            discovered = fetch(connection)
-            services = discovered.services
-            if cache is not None:
-                cache.save(connection, services)
-            if found is not None:
-                found[connection.name] = services
-            if skipped is not None:
-                skipped[connection.name] = list(discovered.skipped)
-            outcome[connection.name] = None
-        except Exception as err:  # noqa: BLE001 - reported per connection
-            outcome[connection.name] = explain_error(err, connection)
-    return outcome
-
-
 def _warn_skipped(connection: Connection, skipped: Sequence[SkippedService]) -> None:
     if skipped:
         warn(f"Connection '{connection.name}': {skipped_text(skipped, connection)}")
@@ -341,5 +303,6 @@ def _sentence(text: str) -> str:
 
 
 def _utility_algorithms() -> list:
-    """Return the Esri JSON tools (esrijsontolayer, layertoesrijson)."""
-    return [EsriJsonToLayerAlgorithm(), LayerToEsriJsonAlgorithm()]
+    """Return the tools: Esri JSON (esrijsontolayer, layertoesrijson), refreshconnections."""
+    return [EsriJsonToLayerAlgorithm(), LayerToEsriJsonAlgorithm(),
+            RefreshConnectionsAlgorithm()]

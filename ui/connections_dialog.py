@@ -28,7 +28,7 @@ from ..provider.connections import (
     normalize_url,
     validate,
 )
-from ..provider.explain import skipped_text
+from ..provider.explain import skipped_text, tasks_summary
 from ..provider.naming import algorithm_id
 from ..provider.provider import RefreshTask
 
@@ -335,9 +335,7 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
 
     @staticmethod
     def _summary(services) -> str:
-        count = sum(len(s.tasks) for s in services)
-        return f"{count} task{'s' if count != 1 else ''} in {len(services)} " \
-               f"service{'s' if len(services) != 1 else ''}"
+        return tasks_summary(services)
 
     def _show_help(self) -> None:
         QMessageBox.information(self, "ArcGIS GP connections", HELP_TEXT)

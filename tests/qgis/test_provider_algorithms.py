@@ -450,3 +450,29 @@ def test_bad_environment_variable_is_logged(tmp_path: Path) -> None:
     texts = " ".join(m for m, _ in log.messages)
     assert "is not valid JSON" in texts
     assert "entry 2 is skipped" in texts
+
+
+def test_refresh_algorithm_reloads_the_toolbox(qgis_processing: Any, gpserver_url: str,
+                                               tmp_path: Path) -> None:
+    """processing.run('arcgisgp:refreshconnections') fetches, caches and reloads."""
+    import processing
+
+    provider = make_provider(gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer",
+                             tmp_path, fetch_missing=False)
+    registry = QgsApplication.processingRegistry()
+    old = registry.providerById("arcgisgp")
+    if old is not None:
+        registry.removeProvider(old)
+    assert registry.addProvider(provider)
+    try:
+        names = {a.name() for a in provider.algorithms()}
+        assert "refreshconnections" in names
+        assert "local_demo_analysissync_copyfeatures" not in names  # no cache yet
+        result = processing.run("arcgisgp:refreshconnections", {})
+        assert result["FAILED"] == 0 and result["TASKS"] == 3
+        assert result["REPORT"] == (f"local: 3 tasks in 1 service, cache written to "
+                                    f"{tmp_path / 'local.json'}")
+        assert "local_demo_analysissync_copyfeatures" in {a.name() for a in
+                                                          provider.algorithms()}
+    finally:
+        registry.removeProvider(provider)
