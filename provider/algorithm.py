@@ -15,7 +15,6 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
-    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingUtils,
 )
 from qgis.PyQt.QtCore import QCoreApplication, QThread
@@ -36,6 +35,7 @@ from .parameters import (
     help_text,
     is_known,
 )
+from .styling import style_when_loaded
 
 ERROR_TYPES = ("esriJobMessageTypeError", "esriJobMessageTypeAbort")
 WARNING_TYPES = ("esriJobMessageTypeWarning",)
@@ -60,7 +60,6 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
     def __init__(self, spec: TaskSpec) -> None:
         super().__init__()
         self._spec = spec
-        self._post_processors: list = []
 
     # ------------------------------------------------------------------ identity
     @property
@@ -230,7 +229,8 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             if isinstance(err, JobError):
                 raise QgsProcessingException(_job_error_text(err)) from None
             raise QgsProcessingException(explain_error(err, connection)) from None
-        self._post_processors = _attach_styles(env, context)
+        for destination, drawing_info in env.drawing_infos.items():
+            style_when_loaded(context, destination, drawing_info, "server")
         return env.results
 
     def _run(self, client: Any, inputs: dict, context_sr: Any,
@@ -364,39 +364,3 @@ def _job_error_text(err: JobError) -> str:
     errors = [m.strip() for m in err.error_messages if m and m.strip()]
     meaningful = [m for m in errors if not _TRAILERS.match(m)] or errors
     return "\n".join(dict.fromkeys(meaningful)) if meaningful else str(err)
-
-
-class _StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
-    """Applies a result's Esri drawingInfo to the layer Processing loads."""
-
-    def __init__(self, drawing_info: dict) -> None:
-        super().__init__()
-        self.drawing_info = drawing_info
-
-    def postProcessLayer(self, layer: Any, context: QgsProcessingContext,
-                         feedback: QgsProcessingFeedback) -> None:
-        """Style the loaded layer."""
-        try:
-            from ..esrijson import style
-
-            style.apply_drawing_info(layer, self.drawing_info)
-        except Exception as err:  # noqa: BLE001 - a style problem never fails the run
-            feedback.pushWarning(f"Could not apply the server's style: {err}")
-
-
-def _attach_styles(env: RunEnv, context: QgsProcessingContext) -> list:
-    """Give each loaded result layer the server's style; return the processors to keep.
-
-    QGIS does not take ownership of a post-processor, so the algorithm instance of this run
-    (which Processing keeps until the layers are loaded) holds them.
-    """
-    processors = []
-    for dest, drawing_info in env.drawing_infos.items():
-        if not context.willLoadLayerOnCompletion(dest):
-            continue
-        details = context.layerToLoadOnCompletionDetails(dest)
-        processor = _StylePostProcessor(drawing_info)
-        details.setPostProcessor(processor)
-        processors.append(processor)
-    return processors
-

@@ -36,6 +36,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, QElapsedTimer, Qt, QTime, QTimer
 
+from arcgis_gp.provider import styling
 from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
 from arcgis_gp.provider.provider import GpProvider
@@ -476,3 +477,44 @@ def test_portal_analysis_service(provider: GpProvider, hosted: bool) -> None:
     assert layer.featureCount() == 4  # two points, two distances
     assert layer.crs().authid() == "EPSG:4326"
     assert any("hosted layer" in t for t in feedback.texts("info")) == hosted
+
+
+@pytest.mark.parametrize("how", ["runAndLoadResults", "task"])
+def test_result_layers_get_the_servers_style(provider: GpProvider, how: str) -> None:
+    """A feature collection's drawingInfo styles the loaded layer (the esrijson styler)."""
+    import processing
+
+    params = {"inputLayer": point_layer(CITIES[:2]), "distances": "1", "units": 1,
+              "bufferLayer": "TEMPORARY_OUTPUT"}
+    before = set(QgsProject.instance().mapLayers())
+    if how == "runAndLoadResults":
+        processing.runAndLoadResults("arcgisgp:portal_tasks_createbuffers", params,
+                                     feedback=RecordingFeedback())
+    else:  # the toolbox's path: a task, then the results loaded on the main thread
+        from processing.gui.Postprocessing import handleAlgorithmResults
+        from qgis.core import QgsProcessingOutputLayerDefinition
+
+        params["bufferLayer"] = QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT",
+                                                                   QgsProject.instance())
+        alg = QgsApplication.processingRegistry().createAlgorithmById(
+            "arcgisgp:portal_tasks_createbuffers")
+        context = QgsProcessingContext()
+        context.setProject(QgsProject.instance())
+        feedback = RecordingFeedback()
+        task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
+        outcome: dict[str, Any] = {}
+        task.executed.connect(lambda ok, results: outcome.update(ok=ok, results=results))
+        QgsApplication.taskManager().addTask(task)
+        assert wait_until(lambda: "ok" in outcome, 120), "the task never finished"
+        assert outcome["ok"], feedback.texts()
+        handleAlgorithmResults(alg, context, feedback, True, params)
+    added = [QgsProject.instance().mapLayer(i) for i in
+             set(QgsProject.instance().mapLayers()) - before]
+    buffers = [layer for layer in added if layer.name() == "Buffer Layer"]
+    assert len(buffers) == 1, [layer.name() for layer in added]
+    symbol = buffers[0].renderer().symbol()  # the feature collection's simple renderer
+    colour = symbol.color()
+    assert (colour.red(), colour.green(), colour.blue()) == (252, 193, 184)
+    assert styling.pending_count() == 0  # the styler ran, and nothing holds it any more
+    for layer in added:
+        QgsProject.instance().removeMapLayer(layer.id())
