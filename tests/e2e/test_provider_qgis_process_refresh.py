@@ -15,12 +15,13 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 ECHO_FILE = "arcgisgp:local_demo_analysis_echofile"
 
 
-@pytest.fixture()
-def fresh(qp: QgisProcess, tmp_path: Path) -> QgisProcess:
-    """qgis_process in a profile of its own, with the connection 'local' to the server."""
-    env = make_profile(tmp_path / "profile")
+@pytest.fixture(scope="module")
+def fresh(qp: QgisProcess, tmp_path_factory: pytest.TempPathFactory) -> QgisProcess:
+    """qgis_process in a profile of this module's own, with the connection 'local'."""
+    profile = tmp_path_factory.mktemp("refresh_profile")
+    env = make_profile(profile)
     env["ARCGIS_GP_CONNECTIONS"] = qp.env["ARCGIS_GP_CONNECTIONS"]
-    return QgisProcess(env=env, profile=tmp_path / "profile", server_url=qp.server_url)
+    return QgisProcess(env=env, profile=profile, server_url=qp.server_url)
 
 
 def cache_file(proc: QgisProcess) -> Path:
