@@ -52,12 +52,15 @@ class GpClientLogBridge(logging.Handler):
 
     LOGGER_NAME = "arcgis_gp.gp_client"
 
-    # gp_client logs each job message too; algorithms already give those to the feedback
+    # gp_client logs each job message too; algorithms already give those to the feedback.
+    # It logs each skipped service with gp_client's advice; the provider reports those
+    # itself, in QGIS's terms (explain.skipped_text).
     JOB_MESSAGE_FORMAT = "Job %s: %s"
+    SKIPPED_SERVICE_FORMAT = "Skipping GP service %s: %s"
 
     def emit(self, record: logging.LogRecord) -> None:
         """Log one record under the plugin's tag."""
-        if record.msg == self.JOB_MESSAGE_FORMAT:
+        if record.msg in (self.JOB_MESSAGE_FORMAT, self.SKIPPED_SERVICE_FORMAT):
             return
         if record.levelno >= logging.ERROR:
             level = Qgis.MessageLevel.Critical

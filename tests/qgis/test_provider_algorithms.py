@@ -476,3 +476,21 @@ def test_refresh_algorithm_reloads_the_toolbox(qgis_processing: Any, gpserver_ur
                                                           provider.algorithms()}
     finally:
         registry.removeProvider(provider)
+
+
+def test_skipped_services_are_logged_in_qgis_terms(gpserver_url: str, tmp_path: Path) -> None:
+    """The secured folder is reported once, with QGIS's advice, not gp_client's."""
+    log = LogCatcher()
+    provider = make_provider(gpserver_url + "/arcgis/rest/services", tmp_path)
+    registry = QgsApplication.processingRegistry()
+    old = registry.providerById("arcgisgp")
+    if old is not None:
+        registry.removeProvider(old)
+    try:
+        assert registry.addProvider(provider)  # load(): gp_client's log is forwarded
+    finally:
+        registry.removeProvider(provider)
+        log.close()
+    texts = [m for m, _ in log.messages if "Secure/Analysis" in m]
+    assert texts == ["Connection 'local': 1 service skipped: Secure/Analysis needs a sign-in "
+                     "— pick an authentication configuration."], texts
