@@ -15,7 +15,6 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
-    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
@@ -25,7 +24,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..esrijson import reader, style, writer
+from ..esrijson import reader, writer
+from .styling import style_when_loaded
 
 GROUP_ID = "esrijson"
 BATCH = 1000
@@ -33,38 +33,6 @@ BATCH = 1000
 
 def _tr(text: str) -> str:
     return QCoreApplication.translate("EsriJsonAlgorithms", text)
-
-
-class _StyleFromDrawingInfo(QgsProcessingLayerPostProcessorInterface):
-    """Gives the loaded output layer the style of the file's drawingInfo."""
-
-    def __init__(self, drawing_info: dict) -> None:
-        super().__init__()
-        self.drawing_info = drawing_info
-
-    def postProcessLayer(self, layer: Any, context: QgsProcessingContext,
-                         feedback: QgsProcessingFeedback) -> None:
-        """Apply the drawingInfo to the layer Processing has just loaded."""
-        try:
-            if not style.apply_drawing_info(layer, self.drawing_info):
-                feedback.pushInfo(_tr("The file's renderer has no QGIS equivalent; the "
-                                      "default style is kept."))
-        except Exception as err:  # noqa: BLE001 - a style problem never fails the run
-            feedback.pushWarning(_tr("Could not apply the file's style: {}").format(err))
-
-
-def _keep_alive(context: QgsProcessingContext, processor: Any) -> None:
-    """Keep a post-processor alive as long as the context (QGIS does not own it).
-
-    ``QgsProcessingAlgorithm.run()`` runs a clone of the algorithm and deletes it before the
-    caller loads the layers, so the clone cannot hold it; the context (a Python object in
-    every flow that loads layers: dialogs, processing.run/runAndLoadResults) lives on.
-    """
-    kept = getattr(context, "_esrijson_post_processors", None)
-    if kept is None:
-        kept = []
-        context._esrijson_post_processors = kept
-    kept.append(processor)
 
 
 class EsriJsonToLayerAlgorithm(QgsProcessingAlgorithm):
@@ -165,10 +133,7 @@ class EsriJsonToLayerAlgorithm(QgsProcessingAlgorithm):
             if warning not in known:
                 feedback.pushWarning(warning)
         feedback.pushInfo(self.tr("{} features read").format(count))
-        if decoded.drawing_info and context.willLoadLayerOnCompletion(dest_id):
-            processor = _StyleFromDrawingInfo(decoded.drawing_info)
-            _keep_alive(context, processor)
-            context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(processor)
+        style_when_loaded(context, dest_id, decoded.drawing_info, "file")
         return {self.OUTPUT: dest_id, self.FEATURE_COUNT: count}
 
 
