@@ -1,4 +1,7 @@
-"""Private helpers: the package logger, URL handling and secret redaction."""
+"""Private helpers: the package logger, URL handling and secret redaction.
+
+``origin_of`` is also the provider's notion of an origin (QgisTransport's auth_origins).
+"""
 
 from __future__ import annotations
 

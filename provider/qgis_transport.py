@@ -33,22 +33,9 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QByteArray, QEventLoop, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
+from ..gp_client._util import origin_of
 from ..gp_client.errors import NetworkError
 from ..gp_client.transport import FileSpec, Response
-
-
-def origin(url: str) -> str:
-    """Return ``scheme://host:port`` of a URL (default port made explicit)."""
-    parts = urlsplit(url)
-    scheme = (parts.scheme or "").lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is None:
-        port = {"http": 80, "https": 443}.get(scheme)
-    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
-
 
 _SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "govt", "mil"}
 
@@ -92,7 +79,7 @@ class QgisTransport:
     ) -> None:
         self.authcfg = authcfg or ""
         self.auth_origins = (
-            None if auth_origins is None else {origin(u) for u in auth_origins}
+            None if auth_origins is None else {origin_of(u) for u in auth_origins}
         )
         self.auth_sites = {s.lower() for s in auth_sites if s}
         self.feedback = feedback
@@ -102,7 +89,7 @@ class QgisTransport:
         """Return whether the authcfg is applied to a request to ``url``."""
         if not self.authcfg:
             return False
-        if self.auth_origins is None or origin(url) in self.auth_origins:
+        if self.auth_origins is None or origin_of(url) in self.auth_origins:
             return True
         parts = urlsplit(url)
         return parts.scheme == "https" and site(url) in self.auth_sites
@@ -165,18 +152,15 @@ class QgisTransport:
         _forget(full_url, final_url)
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
         if not status:
-            raise _network_error(blocking, error, reply, url, timeout, feedback)
+            raise _no_answer(
+                reply, url, timeout, feedback, detail=blocking.errorMessage(),
+                timed_out=error == QgsBlockingNetworkRequest.ErrorCode.TimeoutError)
         content = bytes(reply.content())
-        answer_headers = {
-            bytes(name).decode("latin-1"): bytes(reply.rawHeader(name)).decode("latin-1")
-            for name in reply.rawHeaderList()
-        }
         if stream_to is not None:
             with open(stream_to, "wb") as handle:
                 handle.write(content)
             content = b""
-        return Response(status=int(status), headers=answer_headers, body=content, url=final_url)
-
+        return Response(status=int(status), headers=_headers(reply), body=content, url=final_url)
 
     def _stream_get(self, request: QNetworkRequest, url: str, stream_to: str,
                     timeout: float) -> Response:
@@ -206,26 +190,9 @@ class QgisTransport:
         try:
             status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
             if not status:
-                cancelled = feedback is not None and feedback.isCanceled()
-                detail = reply.errorString() or "no answer"
-                if cancelled:
-                    raise NetworkError(f"The request to {url} was cancelled.", url=url)
-                if reply.error() in (QNetworkReply.NetworkError.OperationCanceledError,
-                                     QNetworkReply.NetworkError.TimeoutError):
-                    raise NetworkError(
-                        f"Timed out after {timeout:g} s waiting for {url} ({detail}). The "
-                        "server may be busy; try again or raise the timeout.", url=url,
-                        timeout=True)
-                raise NetworkError(
-                    f"Could not reach {url}: {detail}. Check the URL, the network and QGIS's "
-                    "proxy settings (Settings > Options > Network).", url=url,
-                    sent=_maybe_sent(reply.error()))
-            headers = {
-                bytes(name).decode("latin-1"): bytes(reply.rawHeader(name)).decode("latin-1")
-                for name in reply.rawHeaderList()
-            }
+                raise _no_answer(reply, url, timeout, feedback)
             final_url = reply.url().toString() or url
-            return Response(status=int(status), headers=headers, body=b"", url=final_url)
+            return Response(status=int(status), headers=_headers(reply), body=b"", url=final_url)
         finally:
             if feedback is not None:
                 try:
@@ -250,25 +217,26 @@ def _forget(*urls: str) -> None:
             cache.remove(QUrl(url))
 
 
-def _network_error(blocking: QgsBlockingNetworkRequest, error: Any, reply: Any, url: str,
-                   timeout: float, feedback: Optional[QgsFeedback]) -> NetworkError:
-    cancelled = feedback is not None and feedback.isCanceled()
-    timed_out = error == QgsBlockingNetworkRequest.ErrorCode.TimeoutError or (
-        not cancelled and reply.error() in (
-            QNetworkReply.NetworkError.OperationCanceledError,
-            QNetworkReply.NetworkError.TimeoutError,
-        )
-    )
-    detail = blocking.errorMessage() or reply.errorString() or "no answer"
-    if cancelled:
+def _no_answer(reply: Any, url: str, timeout: float, feedback: Optional[QgsFeedback], *,
+               detail: str = "", timed_out: bool = False) -> NetworkError:
+    """The NetworkError for a request that got no HTTP answer (cancelled, timed out, failed)."""
+    detail = detail or reply.errorString() or "no answer"
+    if feedback is not None and feedback.isCanceled():
         return NetworkError(f"The request to {url} was cancelled.", url=url)
-    if timed_out:
+    if timed_out or reply.error() in (QNetworkReply.NetworkError.OperationCanceledError,
+                                      QNetworkReply.NetworkError.TimeoutError):
         return NetworkError(
             f"Timed out after {timeout:g} s waiting for {url} ({detail}). The server may be "
             "busy; try again or raise the timeout.", url=url, timeout=True)
     return NetworkError(
         f"Could not reach {url}: {detail}. Check the URL, the network and QGIS's proxy "
         "settings (Settings > Options > Network).", url=url, sent=_maybe_sent(reply.error()))
+
+
+def _headers(reply: Any) -> dict[str, str]:
+    """The raw headers of a reply, as text."""
+    return {bytes(name).decode("latin-1"): bytes(reply.rawHeader(name)).decode("latin-1")
+            for name in reply.rawHeaderList()}
 
 
 # Errors Qt reports before any byte of the request went out: no connection was made.

@@ -24,9 +24,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
+from arcgis_gp.gp_client._util import origin_of
 from arcgis_gp.gp_client.errors import NetworkError
 from arcgis_gp.gp_client.transport import RequestsTransport, Response, Transport
-from arcgis_gp.provider.qgis_transport import QgisTransport, origin, site
+from arcgis_gp.provider.qgis_transport import QgisTransport, site
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -318,8 +319,8 @@ def test_qgis_transport_keeps_authcfg_to_its_origins(gpserver_url: str,
 
 
 def test_origin_makes_default_ports_explicit() -> None:
-    assert origin("https://Host.example/a") == "https://host.example:443"
-    assert origin("http://host.example:8080/x") == "http://host.example:8080"
+    assert origin_of("https://Host.example/a") == "https://host.example:443"
+    assert origin_of("http://host.example:8080/x") == "http://host.example:8080"
 
 
 def test_sites_for_authcfg() -> None:
