@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
+from qgis.core import QgsSettings
 
 from arcgis_gp.gp_client.auth import NoAuth, UserPasswordAuth
 from arcgis_gp.provider.cache import DescriptionCache
@@ -24,53 +22,48 @@ from arcgis_gp.provider.clients import AuthConfigError, make_client
 from arcgis_gp.provider.connections import Connection, ConnectionStore
 from arcgis_gp.provider.provider import GpProvider
 from arcgis_gp.provider.qgis_transport import QgisTransport
+from tests.qgis.provider_helpers import (
+    DEMO_PASSWORD,
+    authcfg,
+    demo_token,
+    registered,
+    run_connection_test,
+    temporary_store,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
-MASTER = "arcgis-gp-tests"
-PASSWORD = "demo-password"
-
-
-def store_authcfg(method: str, **values: str) -> str:
-    """Store an authentication configuration in the test profile; return its id."""
-    manager = QgsApplication.authManager()
-    if not manager.masterPasswordIsSet():
-        assert manager.setMasterPassword(MASTER, True)
-    config = QgsAuthMethodConfig(method)
-    config.setName(f"arcgis_gp test {method} {uuid.uuid4().hex[:6]}")
-    for key, value in values.items():
-        config.setConfig(key, value)
-    ok, stored = manager.storeAuthenticationConfig(config)
-    assert ok
-    return stored.id()
+PASSWORD = DEMO_PASSWORD
 
 
 @pytest.fixture()
-def basic_authcfg() -> str:
+def basic_authcfg() -> Iterator[str]:
     """A Basic configuration with the reference server's demo user."""
-    authcfg = store_authcfg("Basic", username="demo", password=PASSWORD)
-    yield authcfg
-    QgsApplication.authManager().removeAuthenticationConfig(authcfg)
+    with authcfg("Basic", username="demo", password=PASSWORD) as config_id:
+        yield config_id
 
 
 @pytest.fixture()
-def token_authcfg(gpserver_url: str) -> str:
+def token_authcfg(gpserver_url: str) -> Iterator[str]:
     """An EsriToken configuration holding a token of the demo user."""
-    token = requests.post(gpserver_url + "/arcgis/tokens/generateToken", timeout=30, data={
-        "username": "demo", "password": PASSWORD, "client": "requestip", "f": "json",
-    }).json()["token"]
-    authcfg = store_authcfg("EsriToken", token=token)
-    yield authcfg
-    QgsApplication.authManager().removeAuthenticationConfig(authcfg)
+    with authcfg("EsriToken", token=demo_token(gpserver_url)) as config_id:
+        yield config_id
 
 
 @pytest.fixture()
-def store() -> ConnectionStore:
+def store() -> Iterator[ConnectionStore]:
     """A store under its own settings key."""
-    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ={})
-    yield store
-    for conn in store.stored():
-        store.remove(conn.name)
+    with temporary_store() as store:
+        yield store
+
+
+@pytest.fixture()
+def signed_in_provider(qgis_processing: Any, gpserver_url: str, basic_authcfg: str,
+                       store: ConnectionStore, tmp_path: Path) -> Iterator[GpProvider]:
+    """The registered provider with connection 'secure' signed in with ``basic_authcfg``."""
+    store.save(Connection("secure", _secure_url(gpserver_url), authcfg=basic_authcfg))
+    with registered(GpProvider(store, DescriptionCache(tmp_path), fetch_missing=False)) as prov:
+        yield prov
 
 
 def _secure_url(gpserver_url: str) -> str:
@@ -105,27 +98,17 @@ def test_unknown_authcfg_says_what_to_do() -> None:
 
 
 def test_secure_service_runs_with_basic_and_keeps_secrets_out(
-        qgis_processing: Any, gpserver_url: str, basic_authcfg: str, store: ConnectionStore,
-        tmp_path: Path) -> None:
+        signed_in_provider: GpProvider, basic_authcfg: str, tmp_path: Path) -> None:
     import processing
 
-    store.save(Connection("secure", _secure_url(gpserver_url), authcfg=basic_authcfg))
-    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=False)
-    registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
-    try:
-        assert provider.refresh_now() == {"secure": None}
-        names = {a.name() for a in provider.algorithms()}
-        assert "secure_secure_analysis_sleep" in names
-        params = {"Seconds": 0.2}
-        result = processing.run("arcgisgp:secure_secure_analysis_sleep", params)
-        assert result["Slept"] == pytest.approx(0.2)
-        assert PASSWORD not in json.dumps(params)
-    finally:
-        registry.removeProvider(provider)
+    provider = signed_in_provider
+    assert provider.refresh_now() == {"secure": None}
+    names = {a.name() for a in provider.algorithms()}
+    assert "secure_secure_analysis_sleep" in names
+    params = {"Seconds": 0.2}
+    result = processing.run("arcgisgp:secure_secure_analysis_sleep", params)
+    assert result["Slept"] == pytest.approx(0.2)
+    assert PASSWORD not in json.dumps(params)
     settings_text = Path(QgsSettings().fileName()).read_text(encoding="utf-8", errors="replace")
     assert basic_authcfg in settings_text
     assert PASSWORD not in settings_text
@@ -147,20 +130,11 @@ def _no_scripting_advice(text: str) -> None:
 
 def test_test_of_a_secured_service_asks_for_a_qgis_sign_in(gpserver_url: str,
                                                              store: ConnectionStore) -> None:
-    from qgis.PyQt.QtCore import QCoreApplication
-
     from arcgis_gp.ui.connections_dialog import ConnectionsDialog
 
     store.save(Connection("secure", _secure_url(gpserver_url)))
     dialog = ConnectionsDialog(store=store)
-    messages: list[str] = []
-    dialog.test_finished.connect(messages.append)
-    dialog.test_connection()
-    for _ in range(2000):
-        if messages:
-            break
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
+    messages = run_connection_test(dialog)
     assert messages and messages[0].startswith("Test failed: "), messages
     assert messages[0].endswith(SIGN_IN), messages[0]
     _no_scripting_advice(messages[0])
@@ -168,34 +142,22 @@ def test_test_of_a_secured_service_asks_for_a_qgis_sign_in(gpserver_url: str,
 
 
 def test_running_without_a_sign_in_says_what_to_do_in_qgis(
-        qgis_processing: Any, gpserver_url: str, basic_authcfg: str, store: ConnectionStore,
-        tmp_path: Path) -> None:
+        signed_in_provider: GpProvider, gpserver_url: str, store: ConnectionStore) -> None:
     """The algorithm came from a signed-in refresh; the connection lost its authcfg since."""
     import processing
     from qgis.core import QgsProcessingException
 
-    store.save(Connection("secure", _secure_url(gpserver_url), authcfg=basic_authcfg))
-    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=False)
-    registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
-    try:
-        assert provider.refresh_now() == {"secure": None}
-        store.save(Connection("secure", _secure_url(gpserver_url)))  # authcfg removed
-        with pytest.raises(QgsProcessingException) as caught:
-            processing.run("arcgisgp:secure_secure_analysis_sleep", {"Seconds": 0.1})
-        assert SIGN_IN in str(caught.value)
-        _no_scripting_advice(str(caught.value))
-    finally:
-        registry.removeProvider(provider)
+    assert signed_in_provider.refresh_now() == {"secure": None}
+    store.save(Connection("secure", _secure_url(gpserver_url)))  # authcfg removed
+    with pytest.raises(QgsProcessingException) as caught:
+        processing.run("arcgisgp:secure_secure_analysis_sleep", {"Seconds": 0.1})
+    assert SIGN_IN in str(caught.value)
+    _no_scripting_advice(str(caught.value))
 
 
 def test_a_refused_sign_in_points_at_the_authentication_configuration(
         gpserver_url: str, store: ConnectionStore) -> None:
-    wrong = store_authcfg("Basic", username="demo", password="not-the-password")
-    try:
+    with authcfg("Basic", username="demo", password="not-the-password") as wrong:
         provider = GpProvider(store, None, fetch_missing=False)
         store.save(Connection("secure", _secure_url(gpserver_url), authcfg=wrong))
         outcome = provider.refresh_now()
@@ -204,5 +166,3 @@ def test_a_refused_sign_in_points_at_the_authentication_configuration(
                "accepted" in text
         assert "Settings > Options > Authentication" in text
         _no_scripting_advice(text)
-    finally:
-        QgsApplication.authManager().removeAuthenticationConfig(wrong)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from typing import Any, Callable
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QCoreApplication, QTimer
 from qgis.PyQt.QtWidgets import QApplication, QDialogButtonBox
 
@@ -15,28 +16,39 @@ from arcgis_gp.provider.connections import Connection, ConnectionStore
 from arcgis_gp.provider.provider import GpProvider
 from arcgis_gp.ui.connections_dialog import ConnectionEditDialog, ConnectionsDialog
 from arcgis_gp.ui.gui_entry import GuiEntry
+from tests.qgis.provider_helpers import (
+    headless_store,
+    registered,
+    run_connection_test,
+    temporary_store,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    """Turn the event loop until ``predicate`` holds (or the time is up)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        QCoreApplication.processEvents()
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
+@pytest.fixture()
+def store() -> Iterator[ConnectionStore]:
+    """A connection store under a settings key of its own, without headless connections."""
+    with temporary_store() as store:
+        yield store
 
 
 @pytest.fixture()
-def store() -> ConnectionStore:
-    """A connection store under a settings key of its own, without headless connections."""
-    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ={})
-    yield store
-    for conn in store.stored():
-        store.remove(conn.name)
+def local_provider(qgis_iface: Any, qgis_processing: Any, gpserver_url: str, tmp_path: Path,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[GpProvider]:
+    """The registered provider with a headless connection 'local' to the Demo folder.
+
+    QGIS 3.22's Processing dialogs ask the iface for a browser model: pytest-qgis's has none.
+    """
+    from qgis.gui import QgsBrowserGuiModel
+
+    model = QgsBrowserGuiModel()
+    monkeypatch.setattr(qgis_iface, "browserModel", lambda: model, raising=False)
+    store = headless_store(local=gpserver_url + "/arcgis/rest/services/Demo")
+    provider = GpProvider(store, DescriptionCache(tmp_path / "cache"), fetch_missing=True)
+    with registered(provider):
+        yield provider
 
 
 def _fill_edit_dialog(name: str, url: str, seen: dict) -> None:
@@ -88,10 +100,8 @@ def test_test_names_the_services_it_skipped(gpserver_url: str, store: Connection
     """Without a sign-in the secured folder is left out, and the Test result says so."""
     store.save(Connection("open", gpserver_url + "/arcgis/rest/services"))
     dialog = ConnectionsDialog(store=store)
-    messages: list[str] = []
-    dialog.test_finished.connect(messages.append)
-    dialog.test_connection()
-    assert wait_until(lambda: bool(messages)), "the test never finished"
+    messages = run_connection_test(dialog)
+    assert messages, "the test never finished"
     assert messages[0].startswith("Test succeeded: "), messages[0]
     assert ("1 service skipped: Secure/Analysis needs a sign-in — pick an authentication "
             "configuration.") in messages[0]
@@ -102,10 +112,8 @@ def test_test_names_the_services_it_skipped(gpserver_url: str, store: Connection
 def test_test_of_a_server_that_is_down_says_why(store: ConnectionStore) -> None:
     store.save(Connection("down", "http://127.0.0.1:9/arcgis/rest/services"))
     dialog = ConnectionsDialog(store=store)
-    messages: list[str] = []
-    dialog.test_finished.connect(messages.append)
-    dialog.test_connection()
-    assert wait_until(lambda: bool(messages))
+    messages = run_connection_test(dialog)
+    assert messages
     assert messages[0].startswith("Test failed")
     assert "127.0.0.1:9" in messages[0]
     assert dialog.task_names() == []
@@ -175,133 +183,66 @@ def test_gui_entry_adds_and_removes_its_actions(qgis_iface: Any, store: Connecti
     assert entry.manage_action is None and entry.dialog is None
 
 
-def test_processing_dialog_shows_every_parameter(qgis_iface: Any, qgis_processing: Any,
-                                                 gpserver_url: str, tmp_path: Any,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_processing_dialog_shows_every_parameter(qgis_iface: Any,
+                                                 local_provider: GpProvider) -> None:
     """Processing's own algorithm dialog builds a widget for every parameter of a task."""
-    import json
-
-    from qgis.core import QgsApplication
-    from qgis.gui import QgsBrowserGuiModel
-
-    from arcgis_gp.provider.connections import ENV_VAR
-
-    model = QgsBrowserGuiModel()
-    monkeypatch.setattr(qgis_iface, "browserModel", lambda: model, raising=False)
     from processing.gui.AlgorithmDialog import AlgorithmDialog
 
-    env = {ENV_VAR: json.dumps([{"name": "local",
-                                 "url": gpserver_url + "/arcgis/rest/services"}])}
-    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ=env)
-    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=True)
     registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
-    try:
-        alg = registry.createAlgorithmById("arcgisgp:local_demo_analysis_bufferfeatures")
-        dialog = AlgorithmDialog(alg, False, qgis_iface.mainWindow())
-        dialog.show()
-        QCoreApplication.processEvents()
-        panel = dialog.mainWidget()
-        for name in ("Input_Features", "Distance", "Distance_units", "Dissolve",
-                     "Output_Features"):
-            assert name in panel.wrappers, name
-        label = panel.wrappers["Output_Features"].wrappedLabel().text()
-        assert label.startswith("Output Features") and "[optional]" not in label, label
-        assert not dialog.grab().isNull()
-        dialog.close()
-    finally:
-        registry.removeProvider(provider)
+    alg = registry.createAlgorithmById("arcgisgp:local_demo_analysis_bufferfeatures")
+    dialog = AlgorithmDialog(alg, False, qgis_iface.mainWindow())
+    dialog.show()
+    QCoreApplication.processEvents()
+    panel = dialog.mainWidget()
+    for name in ("Input_Features", "Distance", "Distance_units", "Dissolve",
+                 "Output_Features"):
+        assert name in panel.wrappers, name
+    label = panel.wrappers["Output_Features"].wrappedLabel().text()
+    assert label.startswith("Output Features") and "[optional]" not in label, label
+    assert not dialog.grab().isNull()
+    dialog.close()
 
 
-def test_processing_dialog_shows_the_help_as_paragraphs(qgis_iface: Any, qgis_processing: Any,
-                                                        gpserver_url: str, tmp_path: Any,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_processing_dialog_shows_the_help_as_paragraphs(qgis_iface: Any,
+                                                        local_provider: GpProvider) -> None:
     """The plain-text help reads well in 3.22's dialog: one paragraph per line, no markup.
 
     A screenshot of the help panel goes to build/screens/help.png for a look.
     """
-    import json
-    from pathlib import Path
-
-    from qgis.core import QgsApplication
-    from qgis.gui import QgsBrowserGuiModel
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
     from qgis.PyQt.QtWidgets import QTextBrowser
 
-    from arcgis_gp.provider.connections import ENV_VAR
-
-    model = QgsBrowserGuiModel()
-    monkeypatch.setattr(qgis_iface, "browserModel", lambda: model, raising=False)
-    from processing.gui.AlgorithmDialog import AlgorithmDialog
-
-    env = {ENV_VAR: json.dumps([{"name": "local",
-                                 "url": gpserver_url + "/arcgis/rest/services/Demo"}])}
-    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ=env)
-    provider = GpProvider(store, DescriptionCache(tmp_path), fetch_missing=True)
     registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
-    try:
-        shots = Path(__file__).resolve().parents[2] / "build" / "screens"
-        shots.mkdir(parents=True, exist_ok=True)
-        for alg_id, shot in (("arcgisgp:local_demo_analysis_bufferfeatures", "help.png"),
-                             ("arcgisgp:local_demo_analysis_echoalltypes", "help_echo.png")):
-            alg = registry.createAlgorithmById(alg_id)
-            dialog = AlgorithmDialog(alg, False, qgis_iface.mainWindow())
-            dialog.resize(1000, 700)
-            dialog.show()
-            QCoreApplication.processEvents()
-            browser = dialog.findChild(QTextBrowser, "textShortHelp")
-            assert browser is not None and browser.isVisible()
-            shown = [line for line in browser.toPlainText().splitlines() if line.strip()]
-            # the title, then each line of shortHelpString as its own paragraph
-            assert shown[0] == alg.displayName()
-            assert shown[1:] == alg.shortHelpString().splitlines()
-            assert not any("<" in line for line in shown)
-            assert browser.grab().save(str(shots / shot))
-            dialog.close()
-    finally:
-        registry.removeProvider(provider)
+    shots = Path(__file__).resolve().parents[2] / "build" / "screens"
+    shots.mkdir(parents=True, exist_ok=True)
+    for alg_id, shot in (("arcgisgp:local_demo_analysis_bufferfeatures", "help.png"),
+                         ("arcgisgp:local_demo_analysis_echoalltypes", "help_echo.png")):
+        alg = registry.createAlgorithmById(alg_id)
+        dialog = AlgorithmDialog(alg, False, qgis_iface.mainWindow())
+        dialog.resize(1000, 700)
+        dialog.show()
+        QCoreApplication.processEvents()
+        browser = dialog.findChild(QTextBrowser, "textShortHelp")
+        assert browser is not None and browser.isVisible()
+        shown = [line for line in browser.toPlainText().splitlines() if line.strip()]
+        # the title, then each line of shortHelpString as its own paragraph
+        assert shown[0] == alg.displayName()
+        assert shown[1:] == alg.shortHelpString().splitlines()
+        assert not any("<" in line for line in shown)
+        assert browser.grab().save(str(shots / shot))
+        dialog.close()
 
 
-def test_batch_dialog_runs_rows_with_required_outputs(qgis_iface: Any, qgis_processing: Any,
-                                                      gpserver_url: str, tmp_path: Any,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_dialog_runs_rows_with_required_outputs(qgis_iface: Any,
+                                                      local_provider: GpProvider,
+                                                      tmp_path: Path) -> None:
     """The batch dialog (3.22, main thread): outputs are required columns, rows run."""
-    import json
-    from pathlib import Path
-
     from osgeo import ogr
-    from qgis.core import (
-        QgsApplication,
-        QgsFeature,
-        QgsGeometry,
-        QgsPointXY,
-        QgsProject,
-        QgsVectorLayer,
-    )
-    from qgis.gui import QgsBrowserGuiModel
-
-    from arcgis_gp.provider.connections import ENV_VAR
-
-    model = QgsBrowserGuiModel()
-    monkeypatch.setattr(qgis_iface, "browserModel", lambda: model, raising=False)
     from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
     from processing.tools import dataobjects
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
 
-    env = {ENV_VAR: json.dumps([{"name": "local",
-                                 "url": gpserver_url + "/arcgis/rest/services/Demo"}])}
-    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ=env)
-    provider = GpProvider(store, DescriptionCache(tmp_path / "cache"), fetch_missing=True)
     registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
     layers = []
     for count in (1, 2):
         layer = QgsVectorLayer("Point?crs=EPSG:4326&field=Name:string(10)", f"p{count}",
@@ -341,6 +282,5 @@ def test_batch_dialog_runs_rows_with_required_outputs(qgis_iface: Any, qgis_proc
             ds = None
         dialog.close()
     finally:
-        registry.removeProvider(provider)
         for layer in layers:
             QgsProject.instance().removeMapLayer(layer.id())

@@ -12,22 +12,19 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from qgis.core import (
-    QgsApplication,
-    QgsAuthMethodConfig,
-    QgsNetworkAccessManager,
-    QgsNetworkRequestParameters,
-)
+from qgis.core import QgsNetworkAccessManager, QgsNetworkRequestParameters
 from qgis.PyQt.QtCore import QCoreApplication
 
 from arcgis_gp.gp_client._util import origin_of
 from arcgis_gp.gp_client.errors import NetworkError
 from arcgis_gp.gp_client.transport import RequestsTransport, Response, Transport
 from arcgis_gp.provider.qgis_transport import QgisTransport, site
+from tests.qgis.provider_helpers import authcfg, demo_token
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -46,19 +43,9 @@ def transport(request: pytest.FixtureRequest) -> Transport:
 
 
 @pytest.fixture()
-def faults(gpserver: Any) -> Any:
+def faults(gpserver_faults: Any) -> Any:
     """The server's faults, cleared around the test."""
-    gpserver.faults.clear()
-    yield gpserver.faults
-    gpserver.faults.clear()
-
-
-def _token(gpserver_url: str) -> str:
-    resp = RequestsTransport().send(
-        "POST", gpserver_url + TOKENS,
-        data={"username": "demo", "password": "demo-password", "f": "json",
-              "client": "requestip"})
-    return resp.json()["token"]
+    return gpserver_faults
 
 
 # ---------------------------------------------------------------- the shared contract
@@ -116,7 +103,7 @@ def test_request_headers_are_sent(transport: Transport, gpserver_url: str) -> No
     url = gpserver_url + SECURE
     without = transport.send("GET", url, params={"f": "json"})
     assert without.json()["error"]["code"] == 499
-    headers = {"X-Esri-Authorization": f"Bearer {_token(gpserver_url)}"}
+    headers = {"X-Esri-Authorization": f"Bearer {demo_token(gpserver_url)}"}
     with_token = transport.send("GET", url, params={"f": "json"}, headers=headers)
     assert "BufferFeatures" in with_token.json()["tasks"]
 
@@ -241,56 +228,42 @@ def test_error_text_holds_no_token(transport: Transport) -> None:
 
 
 # ---------------------------------------------------------------- QGIS-only behaviour
-def test_qgis_transport_from_a_worker_thread(gpserver_url: str) -> None:
+def _send_in_a_thread(url: str, **kwargs: Any) -> dict[str, Any]:
+    """GET ``url`` with a new QgisTransport in a worker thread: {"resp": ...} or {"error": ...}."""
     found: dict[str, Any] = {}
 
     def work() -> None:
         try:
-            found["resp"] = QgisTransport().send("GET", gpserver_url + SERVICES,
-                                                 params={"f": "json"})
-        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            found["resp"] = QgisTransport().send("GET", url, params={"f": "json"}, **kwargs)
+        except Exception as err:  # noqa: BLE001 - reported by the caller's assertion
             found["error"] = err
 
     thread = threading.Thread(target=work)
     thread.start()
     thread.join(30)
+    return found
+
+
+def test_qgis_transport_from_a_worker_thread(gpserver_url: str) -> None:
+    found = _send_in_a_thread(gpserver_url + SERVICES)
     assert "error" not in found, found.get("error")
     assert found["resp"].json()["folders"] == ["Demo", "Secure"]
 
 
 def test_qgis_transport_streams_from_a_worker_thread(gpserver_url: str,
                                                      tmp_path: Path) -> None:
-    found: dict[str, Any] = {}
     target = tmp_path / "services.json"
-
-    def work() -> None:
-        try:
-            found["resp"] = QgisTransport().send("GET", gpserver_url + SERVICES,
-                                                 params={"f": "json"}, stream_to=str(target))
-        except Exception as err:  # noqa: BLE001 - reported by the assertion below
-            found["error"] = err
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join(30)
+    found = _send_in_a_thread(gpserver_url + SERVICES, stream_to=str(target))
     assert "error" not in found, found.get("error")
     assert found["resp"].status == 200
     assert json.loads(target.read_text(encoding="utf-8"))["folders"] == ["Demo", "Secure"]
 
 
 @pytest.fixture()
-def esri_token_authcfg(gpserver_url: str) -> str:
+def esri_token_authcfg(gpserver_url: str) -> Iterator[str]:
     """A QGIS 'EsriToken' authentication configuration holding a valid token."""
-    manager = QgsApplication.authManager()
-    if not manager.masterPasswordIsSet():
-        assert manager.setMasterPassword("arcgis-gp-tests", True)
-    config = QgsAuthMethodConfig("EsriToken")
-    config.setName("arcgis_gp transport test")
-    config.setConfig("token", _token(gpserver_url))
-    ok, stored = manager.storeAuthenticationConfig(config)
-    assert ok
-    yield stored.id()
-    manager.removeAuthenticationConfig(stored.id())
+    with authcfg("EsriToken", token=demo_token(gpserver_url)) as config_id:
+        yield config_id
 
 
 def test_qgis_transport_applies_authcfg(gpserver_url: str, esri_token_authcfg: str) -> None:
