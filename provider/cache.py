@@ -117,6 +117,11 @@ class DescriptionCache:
         except FileNotFoundError:
             pass
 
+    def forget_replaced(self, previous: Connection | None, current: Connection) -> None:
+        """Delete the file of ``previous`` when ``current`` (its edit) was renamed or moved."""
+        if previous is not None and (previous.key != current.key or previous.url != current.url):
+            self.remove(previous)
+
 
 def _url_of(raw: Any) -> str:
     return str(raw.get("url") or "") if isinstance(raw, dict) else ""

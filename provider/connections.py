@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from qgis.core import QgsSettings
 
 from .naming import slug
-from .notices import LOG_TAG as LOG_TAG  # re-exported: older imports use it
 from .notices import warn
 
 SETTINGS_PREFIX = "arcgis_gp/connections"
@@ -45,16 +44,6 @@ class Connection:
         """Return the name part used in algorithm names and cache files."""
         return slug(self.name)
 
-    @property
-    def origin(self) -> str:
-        """Return ``scheme://host[:port]`` of the connection URL."""
-        parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.netloc}".lower()
-
-    def with_changes(self, **changes: str) -> Connection:
-        """Return a copy with some fields changed."""
-        return replace(self, **changes)
-
 
 class InvalidConnectionError(ValueError):
     """A connection definition that cannot be used (says what is wrong)."""
@@ -71,8 +60,11 @@ def normalize_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
-def validate(connection: Connection) -> list[str]:
-    """Return what is wrong with a connection (an empty list when it is usable)."""
+def validate(connection: Connection, taken_names: Iterable[str] = ()) -> list[str]:
+    """Return what is wrong with a connection (an empty list when it is usable).
+
+    ``taken_names``: the names of the other connections (compared case-insensitively).
+    """
     problems = []
     if not connection.name.strip():
         problems.append("The connection needs a name.")
@@ -91,7 +83,22 @@ def validate(connection: Connection) -> list[str]:
             "The URL must not carry a query string (put credentials in a QGIS authentication "
             "configuration, never in the URL)."
         )
+    if connection.name and connection.name.lower() in {n.lower() for n in taken_names}:
+        problems.append(f"A connection called '{connection.name}' already exists.")
     return problems
+
+
+def _check(connection: Connection) -> Connection:
+    """Return the connection, or raise InvalidConnectionError saying what is wrong with it."""
+    problems = validate(connection)
+    if problems:
+        raise InvalidConnectionError(" ".join(problems))
+    return connection
+
+
+def _text(value: object) -> str:
+    """A settings or JSON value as text ('' for None and other empty values)."""
+    return str(value or "")
 
 
 class ConnectionStore:
@@ -115,14 +122,14 @@ class ConnectionStore:
             names = settings.childGroups()
             found = []
             for name in names:
-                url = str(settings.value(f"{name}/url", "") or "")
+                url = _text(settings.value(f"{name}/url", ""))
                 if not url:
                     continue
                 found.append(Connection(
                     name=name,
                     url=url,
-                    authcfg=str(settings.value(f"{name}/authcfg", "") or ""),
-                    referer=str(settings.value(f"{name}/referer", "") or ""),
+                    authcfg=_text(settings.value(f"{name}/authcfg", "")),
+                    referer=_text(settings.value(f"{name}/referer", "")),
                     source=SOURCE_SETTINGS,
                 ))
         finally:
@@ -181,9 +188,7 @@ class ConnectionStore:
 
     def save(self, connection: Connection, old_name: str | None = None) -> None:
         """Store a connection (renaming ``old_name`` when given); raises on a bad one."""
-        problems = validate(connection)
-        if problems:
-            raise InvalidConnectionError(" ".join(problems))
+        _check(connection)
         settings = QgsSettings()
         if old_name and old_name != connection.name:
             settings.remove(f"{self.prefix}/{old_name}")
@@ -203,16 +208,10 @@ class ConnectionStore:
 def _from_env_entry(entry: object) -> Connection:
     if not isinstance(entry, dict):
         raise InvalidConnectionError("each entry must be an object with at least name and url")
-    name = str(entry.get("name", "") or "").strip()
-    url = str(entry.get("url", "") or "").strip()
-    conn = Connection(
-        name=name,
-        url=normalize_url(url),
-        authcfg=str(entry.get("authcfg", "") or "").strip(),
-        referer=str(entry.get("referer", "") or "").strip(),
+    return _check(Connection(
+        name=_text(entry.get("name")).strip(),
+        url=normalize_url(_text(entry.get("url"))),
+        authcfg=_text(entry.get("authcfg")).strip(),
+        referer=_text(entry.get("referer")).strip(),
         source=SOURCE_ENVIRONMENT,
-    )
-    problems = validate(conn)
-    if problems:
-        raise InvalidConnectionError(" ".join(problems))
-    return conn
+    ))

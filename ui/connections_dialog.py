@@ -53,7 +53,7 @@ class ConnectionEditDialog(QDialog, _EDIT_FORM):
                  taken_names: tuple[str, ...] = (), parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setupUi(self)
-        self._taken = {n.lower() for n in taken_names}
+        self._taken = taken_names
         self.auth_select = QgsAuthConfigSelect(self.authPlaceholder)
         layout = QVBoxLayout(self.authPlaceholder)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -77,11 +77,7 @@ class ConnectionEditDialog(QDialog, _EDIT_FORM):
 
     def problems(self) -> list[str]:
         """Return what is wrong with the entered connection."""
-        conn = self.connection()
-        found = validate(conn)
-        if conn.name and conn.name.lower() in self._taken:
-            found.append(f"A connection called '{conn.name}' already exists.")
-        return found
+        return validate(self.connection(), taken_names=self._taken)
 
     def accept(self) -> None:
         """Close only when the connection is usable; otherwise say what is wrong."""
@@ -175,7 +171,7 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
             self.statusLabel.setText("Not fetched yet: use Test or Refresh Toolbox.")
             return
         self._fill_tree(conn, cached.services)
-        self.statusLabel.setText(f"Cached: {self._summary(cached.services)}.")
+        self.statusLabel.setText(f"Cached: {tasks_summary(cached.services)}.")
 
     # ------------------------------------------------------------------ add / edit / remove
     def add_connection(self) -> None:
@@ -193,9 +189,8 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
         except InvalidConnectionError as err:
             QMessageBox.warning(self, "ArcGIS GP connection", str(err))
             return
-        if self.provider is not None and previous is not None and (
-                previous.key != connection.key or previous.url != connection.url):
-            self.provider.cache.remove(previous)
+        if self.provider is not None:
+            self.provider.cache.forget_replaced(previous, connection)
         self.reload(select=connection.name)
         if self.provider is not None:
             self.refresh_toolbox()
@@ -233,7 +228,14 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
         conn = self.selected()
         if conn is None or self._task is not None:
             return None
-        return self._start(conn, cache=None, verb="Testing")
+        task = RefreshTask([conn], None)  # no cache: a test changes nothing
+        self._task = task
+        self.testButton.setEnabled(False)
+        self.taskTree.clear()
+        self.statusLabel.setText(f"Testing {conn.url} …")
+        task.done.append(lambda: self._test_done(conn, task))
+        QgsApplication.taskManager().addTask(task)
+        return task
 
     def refresh_toolbox(self) -> None:
         """Fetch the selected connection (or all) again and update the toolbox."""
@@ -264,17 +266,6 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
 
         started.append(self.provider.refresh_in_background(names, on_done=done))
 
-    def _start(self, conn: Connection, cache: Optional[DescriptionCache], verb: str
-               ) -> RefreshTask:
-        task = RefreshTask([conn], cache)
-        self._task = task
-        self.testButton.setEnabled(False)
-        self.taskTree.clear()
-        self.statusLabel.setText(f"{verb} {conn.url} …")
-        task.done.append(lambda: self._test_done(conn, task))
-        QgsApplication.taskManager().addTask(task)
-        return task
-
     def _test_done(self, conn: Connection, task: RefreshTask) -> None:
         self._task = None
         error = task.outcome.get(conn.name)
@@ -287,7 +278,7 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
                 self.statusLabel.setText("Test cancelled.")
             else:
                 self._fill_tree(conn, services)
-                text = f"Test succeeded: {self._summary(services)}."
+                text = f"Test succeeded: {tasks_summary(services)}."
                 skipped = skipped_text(task.skipped.get(conn.name, []), conn)
                 self.statusLabel.setText(f"{text} {skipped}" if skipped else text)
         except RuntimeError:  # the dialog was closed meanwhile
@@ -314,13 +305,7 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
 
     def task_names(self) -> list[str]:
         """Return ``service/task`` for every task shown."""
-        names = []
-        for i in range(self.taskTree.topLevelItemCount()):
-            top = self.taskTree.topLevelItem(i)
-            for j in range(top.childCount()):
-                task = top.child(j).data(0, Qt.ItemDataRole.UserRole)
-                names.append(f"{top.text(0)}/{task}")
-        return names
+        return list(self.runs_as())
 
     def runs_as(self) -> dict[str, str]:
         """Return ``service/task`` -> the "Runs as" column (the algorithm id) of each task."""
@@ -332,10 +317,6 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
                 shown[f"{top.text(0)}/{child.data(0, Qt.ItemDataRole.UserRole)}"] = \
                     child.text(1)
         return shown
-
-    @staticmethod
-    def _summary(services) -> str:
-        return tasks_summary(services)
 
     def _show_help(self) -> None:
         QMessageBox.information(self, "ArcGIS GP connections", HELP_TEXT)
