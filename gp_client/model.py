@@ -9,8 +9,9 @@ A :class:`ServiceDescription` whose tasks were fetched writes them under the key
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Optional, TypeVar
 
 from .client import parse_version
 
@@ -47,6 +48,17 @@ def _emit(obj: Any, mapping: tuple[tuple[str, str], ...], converters: dict) -> d
     for key, val in extra.items():
         out[key] = val
     return out
+
+
+_Named = TypeVar("_Named", "ParameterDescription", "TaskDescription")
+
+
+def _by_name(items: Iterable[_Named], name: str) -> _Named:
+    """The item called ``name`` (KeyError if there is none)."""
+    for item in items:
+        if item.name == name:
+            return item
+    raise KeyError(name)
 
 
 def _split(d: dict, mapping: tuple[tuple[str, str], ...]) -> tuple[dict, dict, tuple[str, ...]]:
@@ -196,10 +208,7 @@ class TaskDescription:
 
     def parameter(self, name: str) -> ParameterDescription:
         """The parameter called ``name`` (KeyError if there is none)."""
-        for p in self.parameters:
-            if p.name == name:
-                return p
-        raise KeyError(name)
+        return _by_name(self.parameters, name)
 
 
 @dataclass(frozen=True)
@@ -257,8 +266,6 @@ class ServiceDescription:
 
     def with_tasks(self, tasks: tuple[TaskDescription, ...]) -> ServiceDescription:
         """A copy with the given task descriptions."""
-        from dataclasses import replace
-
         return replace(self, tasks=tuple(tasks))
 
     @property
@@ -292,7 +299,4 @@ class ServiceDescription:
 
     def task(self, name: str) -> TaskDescription:
         """The fetched task description called ``name`` (KeyError if not fetched)."""
-        for t in self.tasks:
-            if t.name == name:
-                return t
-        raise KeyError(name)
+        return _by_name(self.tasks, name)
