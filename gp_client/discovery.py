@@ -161,10 +161,7 @@ def service(client: GPClient, url: str) -> ServiceDescription:
                             "with /GPServer")
     body = client.get_json(svc_url)
     desc = ServiceDescription.from_json(body, url=svc_url)
-    tasks = []
-    for name in desc.task_names:
-        tasks.append(task(client, f"{svc_url}/{name}"))
-    return desc.with_tasks(tuple(tasks))
+    return desc.with_tasks(tuple(task(client, f"{svc_url}/{name}") for name in desc.task_names))
 
 
 def task(client: GPClient, url: str) -> TaskDescription:
@@ -187,7 +184,7 @@ def portal_rest_url(url: str) -> str:
             if low.endswith(suffix):
                 path = path[: -len(suffix)]
         path = path + "/sharing/rest"
-    return urlunsplit((parts.scheme or "https", parts.netloc, path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))  # _clean: http(s) only
 
 
 def portal_self(client: GPClient, portal_url: str) -> dict:
