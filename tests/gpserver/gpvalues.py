@@ -59,6 +59,14 @@ def _invalid(param: Param, why: str) -> RestError:
     return bad_request(f"Invalid value for parameter '{param.name}' ({param.data_type}): {why}")
 
 
+def _float(param: Param, raw: Any, why: str) -> float:
+    """``raw`` as a float, or the invalid-value error saying ``why``."""
+    try:
+        return float(raw)
+    except (TypeError, ValueError) as exc:
+        raise _invalid(param, why) from exc
+
+
 def _as_json(param: Param, raw: Any) -> Any:
     if not isinstance(raw, str):
         return raw
@@ -103,26 +111,17 @@ def parse_scalar(param: Param, data_type: str, raw: Any) -> Any:
             return False
         raise _invalid(param, "expected true or false")
     if data_type == "GPLong":
-        try:
-            number = float(raw)
-        except (TypeError, ValueError) as exc:
-            raise _invalid(param, "expected an integer") from exc
+        number = _float(param, raw, "expected an integer")
         if not number.is_integer():
             raise _invalid(param, "expected an integer")
         return int(number)
     if data_type == "GPDouble":
-        try:
-            number = float(raw)
-        except (TypeError, ValueError) as exc:
-            raise _invalid(param, "expected a number") from exc
+        number = _float(param, raw, "expected a number")
         if math.isnan(number) or math.isinf(number):
             raise _invalid(param, "expected a finite number")
         return number
     if data_type == "GPDate":
-        try:
-            number = float(raw)
-        except (TypeError, ValueError) as exc:
-            raise _invalid(param, "expected milliseconds since 1970-01-01 UTC") from exc
+        number = _float(param, raw, "expected milliseconds since 1970-01-01 UTC")
         return int(number)
     if data_type == "GPLinearUnit":
         return _unit_value(param, raw, "distance", LINEAR_UNITS)

@@ -21,6 +21,9 @@ TASK = SVC + r"/GPServer/(?P<task>[^/]+)"
 JOB = TASK + r"/jobs/(?P<job>[^/]+)"
 HOSTED = r"/hosted/arcgis/rest/services/(?P<name>[^/]+)"
 
+# How a task runs -> (the execution type it needs, the operation for the other type).
+_OPERATIONS = {"execute": (SYNC, "submitJob"), "submitJob": (ASYNC, "execute")}
+
 
 class Router:
     """Maps paths to handlers; every handler gets the Request and the named groups."""
@@ -272,15 +275,22 @@ class Router:
             return None
         return value
 
-    def execute(self, req: Request, svc: str, task: str) -> Response:
-        """``execute`` on a synchronous service."""
+    def _runnable(self, req: Request, svc: str, task: str, operation: str
+                  ) -> tuple[Service, Task, dict[str, Any]]:
+        """Service, task and parsed inputs for ``execute`` (sync) or ``submitJob`` (async)."""
         service, found = self.task_of(req, svc, task)
-        if service.execution_type != SYNC:
+        wanted, other = _OPERATIONS[operation]
+        if service.execution_type != wanted:
+            kind = "asynchronous" if service.execution_type == ASYNC else "synchronous"
             raise bad_request(
-                f"'execute' is not supported: {service.name} is asynchronous; use submitJob.",
+                f"'{operation}' is not supported: {service.name} is {kind}; use {other}.",
                 message="Invalid URL",
             )
-        inputs = self.parse_inputs(req, found)
+        return service, found, self.parse_inputs(req, found)
+
+    def execute(self, req: Request, svc: str, task: str) -> Response:
+        """``execute`` on a synchronous service."""
+        service, found, inputs = self._runnable(req, svc, task, "execute")
         job = self.gp.new_job(service, found, inputs, req.base_url, synchronous=True)
         self.gp.jobs.run_sync(job)
         if job.status != SUCCEEDED:
@@ -296,13 +306,7 @@ class Router:
 
     def submit_job(self, req: Request, svc: str, task: str) -> Response:
         """``submitJob`` on an asynchronous service."""
-        service, found = self.task_of(req, svc, task)
-        if service.execution_type != ASYNC:
-            raise bad_request(
-                f"'submitJob' is not supported: {service.name} is synchronous; use execute.",
-                message="Invalid URL",
-            )
-        inputs = self.parse_inputs(req, found)
+        service, found, inputs = self._runnable(req, svc, task, "submitJob")
         job = self.gp.new_job(service, found, inputs, req.base_url)
         answer = {"jobId": job.id, "jobStatus": job.status}
         self.gp.jobs.submit(job)

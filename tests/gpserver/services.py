@@ -5,41 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from . import tasks as t
-from .catalog import ASYNC, DERIVED, IN, OUT, REQUIRED, SYNC, Param, Service, Task
+from .catalog import ASYNC, DERIVED, IN, OUT, REQUIRED, SYNC, Param, Service, Task, TaskFunc
 
-POINT_SCHEMA: dict[str, Any] = {
-    "displayFieldName": "",
-    "geometryType": "esriGeometryPoint",
-    "spatialReference": {"wkid": 4326, "latestWkid": 4326},
-    "fields": [
+
+def _schema(geometry_type: str | None, *more_fields: str) -> dict[str, Any]:
+    """An empty FeatureSet (no geometry: a record set) with OBJECTID, Name and Double fields."""
+    schema: dict[str, Any] = {"displayFieldName": ""}
+    if geometry_type:
+        schema["geometryType"] = geometry_type
+        schema["spatialReference"] = {"wkid": 4326, "latestWkid": 4326}
+    schema["fields"] = [
         {"name": "OBJECTID", "type": "esriFieldTypeOID", "alias": "OBJECTID"},
         {"name": "Name", "type": "esriFieldTypeString", "alias": "Name", "length": 50},
-    ],
-    "features": [],
-    "exceededTransferLimit": False,
-}
-POLYGON_SCHEMA: dict[str, Any] = {
-    "displayFieldName": "",
-    "geometryType": "esriGeometryPolygon",
-    "spatialReference": {"wkid": 4326, "latestWkid": 4326},
-    "fields": [
-        {"name": "OBJECTID", "type": "esriFieldTypeOID", "alias": "OBJECTID"},
-        {"name": "Name", "type": "esriFieldTypeString", "alias": "Name", "length": 50},
-        {"name": "BUFF_DIST", "type": "esriFieldTypeDouble", "alias": "BUFF_DIST"},
-    ],
-    "features": [],
-    "exceededTransferLimit": False,
-}
-RECORD_SCHEMA: dict[str, Any] = {
-    "displayFieldName": "",
-    "fields": [
-        {"name": "OBJECTID", "type": "esriFieldTypeOID", "alias": "OBJECTID"},
-        {"name": "Name", "type": "esriFieldTypeString", "alias": "Name", "length": 50},
-        {"name": "Value", "type": "esriFieldTypeDouble", "alias": "Value"},
-    ],
-    "features": [],
-    "exceededTransferLimit": False,
-}
+    ] + [{"name": name, "type": "esriFieldTypeDouble", "alias": name} for name in more_fields]
+    schema["features"] = []
+    schema["exceededTransferLimit"] = False
+    return schema
+
+
+POINT_SCHEMA = _schema("esriGeometryPoint")
+POLYGON_SCHEMA = _schema("esriGeometryPolygon", "BUFF_DIST")
+RECORD_SCHEMA = _schema(None, "Value")
 
 
 def _out(name: str, data_type: str, display: str, description: str, default: Any = None) -> Param:
@@ -132,33 +118,33 @@ def always_fails_task() -> Task:
     )
 
 
-# Every GP type of the seeds and of DESIGN.md's table: (type, default, choice list, extra).
-ECHO_TYPES: list[tuple[str, Any, tuple[str, ...]]] = [
-    ("GPString", "hello", ()),
-    ("GPBoolean", True, ()),
-    ("GPLong", 42, ()),
-    ("GPDouble", 3.5, ()),
-    ("GPDate", 1199145600000, ()),
-    ("GPLinearUnit", {"distance": 5.0, "units": "esriKilometers"}, ()),
-    ("GPArealUnit", {"area": 2.5, "units": "esriSquareKilometers"}, ()),
-    ("GPDataFile", None, ()),
-    ("GPRasterData", None, ()),
-    ("GPRasterDataLayer", None, ()),
-    ("GPFeatureRecordSetLayer", POINT_SCHEMA, ()),
-    ("GPRecordSet", RECORD_SCHEMA, ()),
-    ("GPMultiValue:GPString", ["a", "b"], ()),
-    ("GPMultiValue:GPDouble", [1.5, 2.5], ()),
-    ("GPMultiValue:GPLong", [1, 2, 3], ()),
-    ("GPSpatialReference", {"wkid": 4326}, ()),
+# Every GP type of the seeds and of DESIGN.md's table: (type, default).
+ECHO_TYPES: list[tuple[str, Any]] = [
+    ("GPString", "hello"),
+    ("GPBoolean", True),
+    ("GPLong", 42),
+    ("GPDouble", 3.5),
+    ("GPDate", 1199145600000),
+    ("GPLinearUnit", {"distance": 5.0, "units": "esriKilometers"}),
+    ("GPArealUnit", {"area": 2.5, "units": "esriSquareKilometers"}),
+    ("GPDataFile", None),
+    ("GPRasterData", None),
+    ("GPRasterDataLayer", None),
+    ("GPFeatureRecordSetLayer", POINT_SCHEMA),
+    ("GPRecordSet", RECORD_SCHEMA),
+    ("GPMultiValue:GPString", ["a", "b"]),
+    ("GPMultiValue:GPDouble", [1.5, 2.5]),
+    ("GPMultiValue:GPLong", [1, 2, 3]),
+    ("GPSpatialReference", {"wkid": 4326}),
     ("GPExtent", {"xmin": -118.0, "ymin": 33.0, "xmax": -116.0, "ymax": 35.0,
-                  "spatialReference": {"wkid": 4326}}, ()),
+                  "spatialReference": {"wkid": 4326}}),
     ("GPEnvelope", {"xmin": -118.0, "ymin": 33.0, "xmax": -116.0, "ymax": 35.0,
-                    "spatialReference": {"wkid": 4326}}, ()),
+                    "spatialReference": {"wkid": 4326}}),
     ("Field", {"name": "Name", "type": "esriFieldTypeString", "alias": "Name",
-               "editable": True, "nullable": True, "length": 50}, ()),
-    ("GPValueTable", [["a", 1], ["b", 2]], ()),
-    ("GPComposite", None, ()),
-    ("GPSACellSize", None, ()),
+               "editable": True, "nullable": True, "length": 50}),
+    ("GPValueTable", [["a", 1], ["b", 2]]),
+    ("GPComposite", None),
+    ("GPSACellSize", None),
 ]
 
 
@@ -166,14 +152,12 @@ def echo_all_types_task() -> Task:
     """EchoAllTypes: In_<Type> -> Out_<Type> for every type (':' written as '_')."""
     params: list[Param] = []
     outs: list[Param] = []
-    types = list(ECHO_TYPES)
-    for data_type, default, choices in types:
+    for data_type, default in ECHO_TYPES:
         suffix = data_type.replace(":", "_")
         params.append(
             Param(
                 f"In_{suffix}", data_type, IN, f"In {data_type}",
-                f"A {data_type} value, echoed to Out_{suffix}.", default,
-                choice_list=choices, category="Values",
+                f"A {data_type} value, echoed to Out_{suffix}.", default, category="Values",
             )
         )
         outs.append(_out(f"Out_{suffix}", data_type, f"Out {data_type}",
@@ -197,34 +181,35 @@ def echo_all_types_task() -> Task:
     )
 
 
+def _echo_task(noun: str, data_type: str, description: str, out_description: str,
+               run: TaskFunc) -> Task:
+    """Echo<Noun>: required Input_<Noun> ({'url'} or an uploaded {'itemID'}) -> Output_<Noun>."""
+    return Task(
+        f"Echo{noun}",
+        f"Echo {noun}",
+        description,
+        (
+            Param(f"Input_{noun}", data_type, IN, f"Input {noun}",
+                  f"The {noun.lower()} ({{'url'}} or an uploaded {{'itemID'}}).", None, REQUIRED),
+            _out(f"Output_{noun}", data_type, f"Output {noun}", out_description),
+        ),
+        run,
+    )
+
+
 def echo_raster_task() -> Task:
     """EchoRaster."""
-    return Task(
-        "EchoRaster",
-        "Echo Raster",
+    return _echo_task(
+        "Raster", "GPRasterDataLayer",
         "Reads the input raster with QGIS (GDAL) and returns it written as a GeoTIFF.",
-        (
-            Param("Input_Raster", "GPRasterDataLayer", IN, "Input Raster",
-                  "The raster ({'url'} or an uploaded {'itemID'}).", None, REQUIRED),
-            _out("Output_Raster", "GPRasterDataLayer", "Output Raster", "The raster, as GeoTIFF."),
-        ),
-        t.echo_raster,
-    )
+        "The raster, as GeoTIFF.", t.echo_raster)
 
 
 def echo_file_task() -> Task:
     """EchoFile."""
-    return Task(
-        "EchoFile",
-        "Echo File",
-        "Returns the input file unchanged, from the job's scratch folder.",
-        (
-            Param("Input_File", "GPDataFile", IN, "Input File",
-                  "The file ({'url'} or an uploaded {'itemID'}).", None, REQUIRED),
-            _out("Output_File", "GPDataFile", "Output File", "A copy of the file."),
-        ),
-        t.echo_file,
-    )
+    return _echo_task(
+        "File", "GPDataFile", "Returns the input file unchanged, from the job's scratch folder.",
+        "A copy of the file.", t.echo_file)
 
 
 def create_buffers_task() -> Task:
@@ -271,26 +256,22 @@ def build_services(max_job_seconds: float = 3600.0) -> dict[str, Service]:
     ]
     demo_sync = [buffer_task(), copy_task(), echo_all_types_task()]
     secure = [buffer_task(), sleep_task()]
+
+    def service(name: str, execution_type: str, tasks: list[Task], description: str,
+                **options: Any) -> Service:
+        return Service(name, execution_type, {x.name: x for x in tasks}, description,
+                       max_job_seconds=max_job_seconds, **options)
+
     services = [
-        Service(
-            "Demo/Analysis", ASYNC, {x.name: x for x in demo},
-            "Asynchronous demo geoprocessing service of the reference server.",
-            uploads=True, max_job_seconds=max_job_seconds,
-        ),
-        Service(
-            "Demo/AnalysisSync", SYNC, {x.name: x for x in demo_sync},
-            "Synchronous demo geoprocessing service of the reference server.",
-            max_job_seconds=max_job_seconds,
-        ),
-        Service(
-            "Secure/Analysis", ASYNC, {x.name: x for x in secure},
-            "Asynchronous service that requires a token.",
-            uploads=True, secure=True, max_job_seconds=max_job_seconds,
-        ),
-        Service(
-            "tasks", ASYNC, {x.name: x for x in [create_buffers_task()]},
-            "Spatial Analysis service (helperServices.analysis of the portal).",
-            uploads=True, max_job_seconds=max_job_seconds,
-        ),
+        service("Demo/Analysis", ASYNC, demo,
+                "Asynchronous demo geoprocessing service of the reference server.",
+                uploads=True),
+        service("Demo/AnalysisSync", SYNC, demo_sync,
+                "Synchronous demo geoprocessing service of the reference server."),
+        service("Secure/Analysis", ASYNC, secure, "Asynchronous service that requires a token.",
+                uploads=True, secure=True),
+        service("tasks", ASYNC, [create_buffers_task()],
+                "Spatial Analysis service (helperServices.analysis of the portal).",
+                uploads=True),
     ]
     return {s.name.lower(): s for s in services}
