@@ -27,14 +27,6 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDateTime, QTimeZone, QVariant
 
-GEOMETRY_TYPES = (
-    "esriGeometryPoint",
-    "esriGeometryMultipoint",
-    "esriGeometryPolyline",
-    "esriGeometryPolygon",
-    "esriGeometryEnvelope",
-)
-
 _FIELD_TYPES_IN = {
     "esriFieldTypeOID": QVariant.LongLong,
     "esriFieldTypeInteger": QVariant.Int,

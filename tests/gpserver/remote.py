@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from .urls import ServerUrls
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -63,7 +65,7 @@ class RemoteFaults:
         return _post(self._url, {})["faults"]
 
 
-class RemoteGPServer:
+class RemoteGPServer(ServerUrls):
     """Starts ``python -m tests.gpserver`` and offers ``url``, ``faults``, ``stop()``."""
 
     def __init__(self, *args: str, python: str | None = None) -> None:

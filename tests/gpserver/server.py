@@ -20,10 +20,11 @@ from .routes import Router
 from .sample_data import sample_layers
 from .services import build_services
 from .uploads import Uploads
+from .urls import ServerUrls
 from .values_out import output_value
 
 
-class GPServer:
+class GPServer(ServerUrls):
     """A running reference server: ``start()``, ``url``, ``stop()``; also a context manager.
 
     ``token_lifetime`` (seconds) overrides the lifetime asked for in generateToken;
@@ -112,25 +113,6 @@ class GPServer:
     def url(self) -> str:
         """Root URL, e.g. ``http://127.0.0.1:8399``."""
         return f"http://{self.host_port}"
-
-    @property
-    def rest_url(self) -> str:
-        """``<url>/arcgis/rest``."""
-        return f"{self.url}/arcgis/rest"
-
-    @property
-    def services_url(self) -> str:
-        """``<url>/arcgis/rest/services``."""
-        return f"{self.url}/arcgis/rest/services"
-
-    @property
-    def portal_url(self) -> str:
-        """``<url>/portal/sharing/rest``."""
-        return f"{self.url}/portal/sharing/rest"
-
-    def task_url(self, service: str, task: str) -> str:
-        """URL of a GP task, e.g. ``task_url("Demo/Analysis", "Sleep")``."""
-        return f"{self.services_url}/{service}/GPServer/{task}"
 
     def set_max_job_seconds(self, seconds: float, service: str | None = None) -> None:
         """Change the time limit after which jobs end esriJobTimedOut."""
