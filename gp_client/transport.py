@@ -124,17 +124,7 @@ class RequestsTransport:
                 timeout=to, stream=stream_to is not None, verify=self.verify,
                 allow_redirects=True,
             )
-            try:
-                if stream_to is not None:
-                    with open(stream_to, "wb") as fh:
-                        for chunk in resp.iter_content(chunk_size=256 * 1024):
-                            if chunk:
-                                fh.write(chunk)
-                    body = b""
-                else:
-                    body = resp.content
-            finally:
-                resp.close()
+            body = _read_body(resp, stream_to)
         except requests.exceptions.ConnectTimeout as exc:
             raise NetworkError(
                 f"Could not connect to {redact_url(url)} within {min(timeout, 30.0):g} s: "
@@ -160,6 +150,20 @@ class RequestsTransport:
     def close(self) -> None:
         """Close the pooled connections."""
         self.session.close()
+
+
+def _read_body(resp: Any, stream_to: Optional[str]) -> bytes:
+    """The body of a requests response, or b"" once it is written to ``stream_to``."""
+    try:
+        if stream_to is None:
+            return resp.content
+        with open(stream_to, "wb") as fh:
+            for chunk in resp.iter_content(chunk_size=256 * 1024):
+                if chunk:
+                    fh.write(chunk)
+        return b""
+    finally:
+        resp.close()
 
 
 def _maybe_sent(exc: BaseException) -> bool | None:
