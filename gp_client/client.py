@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ._util import LOGGER, excerpt, redact_text, redact_url
 from .auth import Auth, NoAuth
@@ -33,6 +33,8 @@ from .errors import (
 from .transport import RequestsTransport, Response, Transport
 
 RETRY_STATUSES = frozenset({502, 503, 504})
+_PEEK = 64 * 1024  # bytes of a streamed JSON answer looked at for HTML and error bodies
+_ERROR_BODY_MAX = 1 << 20  # an ArcGIS error body is small: read whole up to this size
 
 
 class GPClient:
@@ -105,6 +107,43 @@ class GPClient:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def get_json_to_file(self, url: str, path: str | os.PathLike,
+                         params: Optional[dict] = None) -> Path:
+        """GET ``url`` with ``f=json``, streaming the answer into ``path``; return the path.
+
+        For big answers (feature-set results): the body never sits in memory. The checks
+        are those of :meth:`get_json`, made on the first and last bytes of the file: an
+        ArcGIS error body raises its :class:`ServerError` / :class:`AuthError` (a rejected
+        token is renewed and the request repeated once), HTML or other text a
+        :class:`NotJSONError`, an answer that stops before its JSON ends (cut short) a
+        :class:`NotJSONError` too. It is retried like any GET. The file holds the JSON as
+        the server sent it; whether it is valid throughout is for its reader to find.
+        """
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        query = dict(params or {})
+        query.setdefault("f", "json")
+        try:
+            with self._scrubbing():
+                for attempt in (0, 1):
+                    headers = self._auth_headers("GET", url, True, discover=True)
+                    resp = self._send("GET", url, params=query, headers=headers, retry=True,
+                                      stream_to=str(target))
+                    try:
+                        self._check_json_file(resp, url, target)
+                        return target
+                    except AuthError as exc:
+                        if attempt == 0 and self.auth.on_auth_error(self, url, exc):
+                            LOGGER.debug("Retrying %s once after %s", redact_url(url),
+                                         exc.code)
+                            continue
+                        raise
+        except BaseException:
+            with contextlib.suppress(OSError):
+                target.unlink()
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     # -- files -------------------------------------------------------------------------
 
     def download(self, url: str, folder: str | os.PathLike, filename: Optional[str] = None
@@ -172,6 +211,16 @@ class GPClient:
                               f"{excerpt(json.dumps(body))}", url=svc)
         LOGGER.debug("Uploaded %s as item %s", p.name, item_id)
         return str(item_id)
+
+    def delete_upload(self, service_url: str, item_id: str) -> None:
+        """Delete an uploaded item (``uploads/<itemID>/delete``) once no job needs it."""
+        svc = service_root(service_url)
+        body = self.call_json("POST", f"{svc}/uploads/{quote(str(item_id), safe='')}/delete",
+                              data={"f": "json"})
+        if body.get("success") is False:
+            raise ServerError(f"The server did not delete the uploaded item {item_id} at "
+                              f"{redact_url(svc)}: {excerpt(json.dumps(body))}", url=svc)
+        LOGGER.debug("Deleted uploaded item %s", item_id)
 
     # -- service facts -----------------------------------------------------------------
 
@@ -287,6 +336,33 @@ class GPClient:
                 f"Expected a JSON object from {redact_url(url)} but got "
                 f"{type(obj).__name__}: {excerpt(body)!r}.", url=url, excerpt=excerpt(body))
         return obj
+
+    def _check_json_file(self, resp: Response, url: str, path: Path) -> None:
+        """Raise what :meth:`_parse_json` would for the body streamed into ``path``."""
+        size = path.stat().st_size if path.exists() else 0
+        with path.open("rb") as fh:
+            head = fh.read(_PEEK)
+            if size > _PEEK:
+                fh.seek(max(0, size - 64))
+            tail = fh.read() if size > _PEEK else head
+        start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if start.startswith(b"{") and re.match(rb'\{\s*"error"\s*:', start) \
+                and size <= _ERROR_BODY_MAX:
+            head = path.read_bytes()  # an error body: small, parse it whole
+            start = head
+        if resp.status >= 400 or resp.status in (498, 499) or not start.startswith(b"{") \
+                or re.match(rb'\{\s*"error"\s*:', start):
+            self._parse_json(Response(resp.status, resp.headers, head, resp.url), url)
+            if not start.startswith(b"{"):  # a JSON array or scalar where an object belongs
+                raise NotJSONError(
+                    f"Expected a JSON object from {redact_url(url)} but got "
+                    f"{excerpt(head)!r}.", url=url, excerpt=excerpt(head))
+        if not tail.rstrip(b" \t\r\n").endswith(b"}"):
+            raise NotJSONError(
+                f"The answer from {redact_url(url)} stops before its JSON ends ({size} bytes, "
+                f"ending {excerpt(tail[-40:])!r}): it was cut short on the way. Try again; if "
+                "it keeps happening, the server or a proxy limits the size of answers.",
+                url=url, excerpt=excerpt(tail[-200:]))
 
     def _check_download(self, resp: Response, url: str, part: Path) -> None:
         head = b""

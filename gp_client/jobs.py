@@ -12,11 +12,14 @@ are checked every 50 ms, also during the pauses.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import urljoin
 
@@ -487,18 +490,8 @@ class Job:
 
     def results_json(self, names: Optional[list[str]] = None) -> dict:
         """The raw result parameters ``{name: {"paramName", "dataType", "value"}}``."""
-        st = self.last_status
-        if st is None or not st.is_terminal:
-            st = self.status()
-        if not st.succeeded:
-            raise JobError(f"Job {self.job_id} has no results: its status is {st.status}. "
-                           "Wait for it to succeed first.", job_id=self.job_id,
-                           messages=st.messages, status=st.status, url=self.url)
-        params: dict = {}
-        if self.return_z:
-            params["returnZ"] = "true"
-        if self.return_m:
-            params["returnM"] = "true"
+        st = self._succeeded_status()
+        params = self._result_params()
         out = {}
         for name, ref in st.results.items():
             if names is not None and name not in names:
@@ -511,7 +504,51 @@ class Job:
                 out[name] = ref
         return out
 
+    def result_to_file(self, name: str, path: str | os.PathLike) -> Path:
+        """Stream one raw result ``{"paramName", "dataType", "value"}`` into ``path``.
+
+        For big results (feature sets): the ``paramUrl`` answer goes to the file as it
+        arrives (:meth:`GPClient.get_json_to_file`, with its error checks) instead of
+        into memory twice (bytes, then objects). A result the status carries inline is
+        written as it is. Only after success, like :meth:`results`.
+        """
+        st = self._succeeded_status()
+        ref = st.results.get(name)
+        if ref is None:
+            known = ", ".join(sorted(st.results)) or "none"
+            raise BadInputError(f"Job {self.job_id} has no result {name!r}; its results are: "
+                                f"{known}.", url=self.url)
+        target = Path(path)
+        if isinstance(ref, dict) and "paramUrl" in ref:
+            url = urljoin(self.url + "/", str(ref["paramUrl"]))
+            return self.client.get_json_to_file(url, target, self._result_params() or None)
+        if isinstance(ref, dict) and "value" in ref:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("w", encoding="utf-8") as fh:
+                json.dump({"paramName": name, **ref}, fh, separators=(",", ":"))
+            return target
+        raise GPError(f"The status of job {self.job_id} describes its result {name!r} "
+                      f"without a paramUrl or value: {str(ref)[:200]}", url=self.url)
+
     # -- internals ---------------------------------------------------------------------
+
+    def _succeeded_status(self) -> JobStatus:
+        st = self.last_status
+        if st is None or not st.is_terminal:
+            st = self.status()
+        if not st.succeeded:
+            raise JobError(f"Job {self.job_id} has no results: its status is {st.status}. "
+                           "Wait for it to succeed first.", job_id=self.job_id,
+                           messages=st.messages, status=st.status, url=self.url)
+        return st
+
+    def _result_params(self) -> dict:
+        params: dict = {}
+        if self.return_z:
+            params["returnZ"] = "true"
+        if self.return_m:
+            params["returnM"] = "true"
+        return params
 
     def _poll_failed(self, exc: GPError, failures: int) -> int:
         failures += 1

@@ -22,11 +22,13 @@ from qgis.PyQt.QtCore import QCoreApplication, QThread
 from ..gp_client import jobs
 from ..gp_client.errors import GPError, JobCancelledError, JobError
 from ..gp_client.model import ServiceDescription, TaskDescription
+from . import notices
 from .clients import make_client
 from .connections import Connection, ConnectionStore
 from .explain import explain_error
 from .parameters import (
     MISSING,
+    ResultFile,
     RunEnv,
     crs_to_sr,
     display_name,
@@ -34,6 +36,7 @@ from .parameters import (
     gp_type,
     help_text,
     is_known,
+    output_skipped,
 )
 from .styling import style_when_loaded
 
@@ -198,12 +201,20 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(explain_error(err, connection)) from None
         work_dir = os.path.join(QgsProcessingUtils.tempFolder(), f"arcgisgp_{uuid.uuid4().hex}")
         os.makedirs(work_dir, exist_ok=True)
+        uploaded: list[str] = []
+
+        def upload(path: str) -> str:
+            item_id = client.upload(service_url, path)
+            uploaded.append(item_id)
+            return item_id
+
         env = RunEnv(
             algorithm=self, parameters=parameters, context=context, feedback=feedback,
             work_dir=work_dir,
-            upload=lambda path: client.upload(service_url, path),
+            upload=upload,
             download=lambda url, folder: client.download(url, folder),
             get_json=client.get_json,
+            uploads_allowed=spec.service.supports_uploads,
         )
         try:
             inputs = {}
@@ -217,9 +228,12 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             if env.crs_used and not _takes_own_context(spec.task):
                 # results come back in the CRS of the first input layer
                 context_sr = jobs.Context(out_sr=crs_to_sr(env.crs_used[0]))
-            outputs = self._run(client, inputs, context_sr, feedback)
+            outputs = self._run(client, inputs, context_sr, env)
             for p in spec.task.outputs:
-                gp_type(p.data_type).from_wire(p, outputs.get(p.name), env)
+                value = outputs.get(p.name)
+                gp_type(p.data_type).from_wire(p, value, env)
+                if isinstance(value, ResultFile):
+                    _remove(value.path)
         except JobCancelledError as err:
             raise QgsProcessingException(
                 f"Cancelled: the server job was cancelled ({err}).") from None
@@ -229,13 +243,15 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             if isinstance(err, JobError):
                 raise QgsProcessingException(_job_error_text(err)) from None
             raise QgsProcessingException(explain_error(err, connection)) from None
+        finally:
+            _delete_uploads(client, service_url, uploaded)
         for destination, drawing_info in env.drawing_infos.items():
             style_when_loaded(context, destination, drawing_info, "server")
         return env.results
 
-    def _run(self, client: Any, inputs: dict, context_sr: Any,
-             feedback: QgsProcessingFeedback) -> dict:
+    def _run(self, client: Any, inputs: dict, context_sr: Any, env: RunEnv) -> dict:
         spec = self._spec
+        feedback = env.feedback
         url = spec.task.url
         version = spec.service.current_version
         on_main = QThread.currentThread() is QCoreApplication.instance().thread() \
@@ -278,7 +294,40 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         if feedback.isCanceled():
             raise JobCancelledError(f"job {job.job_id} cancelled", job_id=job.job_id)
         feedback.setProgress(100)
-        return dict(job.results())
+        return self._results(job, env)
+
+    def _results(self, job: Any, env: RunEnv) -> dict:
+        """Fetch the job's results: feature sets streamed to files, other values in memory."""
+        available = job.last_status.results if job.last_status is not None else {}
+        streamed = [p.name for p in self._spec.task.outputs
+                    if gp_type(p.data_type).streams_result and p.name in available]
+        outputs = dict(job.results([name for name in available if name not in streamed]))
+        for index, name in enumerate(streamed):
+            if env.feedback.isCanceled():
+                raise JobCancelledError(f"job {job.job_id}: results not read",
+                                        job_id=job.job_id)
+            if output_skipped(env, name):
+                continue
+            path = os.path.join(env.work_dir, f"result_{index}.json")
+            outputs[name] = ResultFile(str(job.result_to_file(name, path)),
+                                       f"{job.url}/results/{name}")
+        return outputs
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _delete_uploads(client: Any, service_url: str, item_ids: list[str]) -> None:
+    """Delete the items this run uploaded (its job has ended); a failure is only logged."""
+    for item_id in item_ids:
+        try:
+            client.delete_upload(service_url, item_id)
+        except GPError as err:
+            notices.log(f"Could not delete the uploaded item {item_id} at {service_url}: {err}")
 
 
 def _esc(text: str) -> str:

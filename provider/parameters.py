@@ -35,6 +35,7 @@ import json
 import math
 import os
 import shutil
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -81,6 +82,21 @@ from ..esrijson.spatialref import SpatialReferenceDecoder, encode_spatial_refere
 UNITS_SUFFIX = "_units"
 MISSING = object()  # an input left empty: not sent, the server applies its default
 
+# Feature inputs of this much Esri JSON or more go to a service with the Uploads capability
+# as an uploaded file ({"itemID"}; the REST API's submitJob page: "for a large set of
+# geometries, you can also specify an uploaded item as input"), smaller ones inline in the
+# POST body. Inline, the JSON sits in memory several times (objects, text, the url-encoded
+# form, which is 1.3 to 2 times the JSON, and the transport's copy), and form bodies near
+# the default request limits of web servers in front of ArcGIS (IIS: 30,000,000 bytes) are
+# refused; an upload costs one more request and leaves an item on the server (deleted after
+# the run). Below 5 MB one request is quicker and the copies cost tens of MB at most.
+UPLOAD_MIN_BYTES = 5 * 1024 * 1024
+# Feature results of an asynchronous job are always streamed to a file first. Files up to
+# this size are then parsed whole (every feature seen for Z/M, hosted-layer URLs and empty
+# values handled as before: at most ~15 MB of objects); bigger ones are decoded feature by
+# feature (esrijson.reader.read_file: one 1 MiB chunk and a 1,000-feature sample in memory).
+STREAM_RESULT_MIN_BYTES = 1024 * 1024
+
 LINEAR_UNITS = (
     "esriMeters", "esriKilometers", "esriFeet", "esriMiles", "esriNauticalMiles", "esriYards",
     "esriInches", "esriCentimeters", "esriMillimeters", "esriDecimeters", "esriDecimalDegrees",
@@ -122,9 +138,18 @@ class RunEnv:
     upload: Callable[[str], str]
     download: Callable[[str, str], Path]
     get_json: Callable[..., dict] | None = None
+    uploads_allowed: bool = False
     crs_used: list = field(default_factory=list)
     results: dict = field(default_factory=dict)
     drawing_infos: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """A result streamed to a file: the server's ``{"paramName", "dataType", "value"}``."""
+
+    path: str
+    url: str = ""
 
 
 # ---------------------------------------------------------------- helpers on descriptions
@@ -222,6 +247,7 @@ class GpType:
     """How one GP data type shows in Processing and travels on the wire."""
 
     note = ""
+    streams_result = False  # True: from_wire takes a ResultFile (asynchronous jobs)
 
     def input_parameters(self, p: Any) -> list[QgsProcessingParameterDefinition]:
         """Return the Processing parameters standing for an input of this type."""
@@ -523,6 +549,8 @@ class DateType(GpType):
 class FeatureSetType(GpType):
     """GPFeatureRecordSetLayer (``table=False``) and GPRecordSet (``table=True``)."""
 
+    streams_result = True
+
     def __init__(self, table: bool) -> None:
         self.table = table
 
@@ -550,7 +578,7 @@ class FeatureSetType(GpType):
                 f"Could not load the layer given for {display_name(p)} ({p.name}).")
         if source.sourceCrs().isValid():
             env.crs_used.append(source.sourceCrs())
-        return feature_set_of(source, env.feedback)
+        return feature_input(source, p, env)
 
     def output_parameter(self, p: Any) -> QgsProcessingParameterDefinition | None:
         """Return a feature sink."""
@@ -569,24 +597,39 @@ class FeatureSetType(GpType):
         return None
 
     def from_wire(self, p: Any, value: Any, env: RunEnv) -> None:
-        """Decode the feature set into the sink."""
+        """Decode the feature set (a dict, or a streamed ResultFile) into the sink."""
         from ..esrijson import reader
 
-        if not isinstance(value, dict) or not value:
-            env.feedback.pushWarning(
-                f"The server returned no features for {p.name}; the output is empty.")
-            value = {"geometryType": _geometry_type(p.default_value) or "",
-                     "fields": [], "features": []}
-            if self.table or not value["geometryType"]:
-                value.pop("geometryType")
-        if "url" in value and "features" not in value and "featureSet" not in value:
-            value = hosted_features(str(value["url"]), p, env)
-        decoded = reader.read_feature_set(value)
-        for warning in decoded.warnings:
-            env.feedback.pushWarning(f"{p.name}: {warning}")
-        wkb_type = QgsWkbTypes.Type.NoGeometry if self.table else decoded.wkb_type
-        if _skipped(env, p.name):
+        if output_skipped(env, p.name):
             return
+        origin = ""
+        try:
+            if isinstance(value, ResultFile):
+                origin = f" (the answer of {value.url or 'the server'})"
+                size = os.path.getsize(value.path)
+                if size > STREAM_RESULT_MIN_BYTES:
+                    env.feedback.pushInfo(
+                        f"{p.name}: reading {size / 1e6:.1f} MB of Esri JSON feature by feature")
+                    self._to_sink(p, reader.read_file(value.path), env)
+                    return
+                value = _result_value(value.path)
+            if not isinstance(value, dict) or not value:
+                env.feedback.pushWarning(
+                    f"The server returned no features for {p.name}; the output is empty.")
+                value = {"geometryType": _geometry_type(p.default_value) or "",
+                         "fields": [], "features": []}
+                if self.table or not value["geometryType"]:
+                    value.pop("geometryType")
+            if "url" in value and "features" not in value and "featureSet" not in value:
+                value = hosted_features(str(value["url"]), p, env)
+            self._to_sink(p, reader.read_feature_set(value), env)
+        except (reader.EsriJsonError, reader.EsriJsonSyntaxError) as err:
+            raise QgsProcessingException(
+                f"{display_name(p)} ({p.name}): the server's result{origin} is not an Esri "
+                f"JSON feature set QGIS can read: {err}") from None
+
+    def _to_sink(self, p: Any, decoded: Any, env: RunEnv) -> None:
+        wkb_type = QgsWkbTypes.Type.NoGeometry if self.table else decoded.wkb_type
         sink, dest = env.algorithm.parameterAsSink(
             env.parameters, p.name, env.context, decoded.fields, wkb_type, decoded.crs)
         if sink is None:
@@ -599,11 +642,28 @@ class FeatureSetType(GpType):
                 raise QgsProcessingException(
                     f"Could not write a feature to {p.name}: {sink.lastError()}")
             count += 1
+        # complete once the features have been read (a file's keys after the features)
+        for warning in decoded.warnings:
+            env.feedback.pushWarning(f"{p.name}: {warning}")
         env.feedback.pushInfo(f"{p.name}: {count} features")
         if getattr(decoded, "drawing_info", None):
             env.drawing_infos[dest] = decoded.drawing_info
         env.results[p.name] = dest
         del sink
+
+
+def _result_value(path: str) -> Any:
+    """Return the decoded value of a small result file ``{"paramName", "dataType", "value"}``."""
+    from ..gp_client.values import decode
+
+    with open(path, encoding="utf-8-sig") as handle:
+        try:
+            body = json.load(handle)
+        except ValueError as err:
+            raise QgsProcessingException(f"The result file {path} is not JSON: {err}") from None
+    if not isinstance(body, dict):
+        return None
+    return decode(str(body.get("dataType") or ""), body.get("value"))
 
 
 def hosted_features(url: str, p: Any, env: RunEnv, page: int = 2000) -> dict:
@@ -626,6 +686,49 @@ def hosted_features(url: str, p: Any, env: RunEnv, page: int = 2000) -> dict:
         offset += len(features)
         if not body.get("exceededTransferLimit") or not features or env.feedback.isCanceled():
             return merged
+
+
+def feature_input(source: Any, p: Any, env: RunEnv) -> Any:
+    """Return the wire value of a feature input: inline Esri JSON, or an uploaded item.
+
+    On services without uploads the FeatureSet goes inline. Otherwise it is streamed to a
+    file first (flat memory); at UPLOAD_MIN_BYTES or more the file is uploaded and
+    ``{"itemID"}`` sent, below that its JSON goes inline.
+    """
+    from ..esrijson import writer
+
+    warnings: list[str] = []
+    if not env.uploads_allowed:
+        value = writer.source_to_feature_set(source, feedback=env.feedback, warnings=warnings)
+        _push_warnings(warnings, p, env)
+        return value
+    os.makedirs(env.work_dir, exist_ok=True)
+    path = os.path.join(env.work_dir, f"input_{_safe(p.name)}_{uuid.uuid4().hex[:8]}.json")
+    count = writer.write_feature_set_file(source, path, feedback=env.feedback,
+                                          warnings=warnings)
+    _push_warnings(warnings, p, env)
+    if env.feedback.isCanceled():
+        return MISSING
+    size = os.path.getsize(path)
+    if size < UPLOAD_MIN_BYTES:
+        with open(path, encoding="utf-8") as handle:
+            value = json.load(handle)
+        os.remove(path)
+        return value
+    env.feedback.pushInfo(f"Uploading {p.name}: {count} features, {size / 1e6:.1f} MB of "
+                          "Esri JSON...")
+    item_id = env.upload(path)
+    os.remove(path)
+    return {"itemID": item_id}
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "_-" else "_" for c in name)[:40] or "input"
+
+
+def _push_warnings(warnings: list[str], p: Any, env: RunEnv) -> None:
+    for warning in dict.fromkeys(warnings):
+        env.feedback.pushWarning(f"{p.name}: {warning}")
 
 
 def feature_set_of(source: Any, feedback: QgsProcessingFeedback | None = None) -> dict:
@@ -680,7 +783,7 @@ class FileType(GpType):
             env.feedback.pushWarning(f"The server returned no file for {p.name}.")
             env.results[p.name] = None
             return
-        if _skipped(env, p.name):
+        if output_skipped(env, p.name):
             return
         dest = env.algorithm.parameterAsFileOutput(env.parameters, p.name, env.context)
         env.results[p.name] = _fetch_to(url, dest, env, convert_raster=False)
@@ -718,13 +821,13 @@ class RasterType(FileType):
             env.feedback.pushWarning(f"The server returned no raster for {p.name}.")
             env.results[p.name] = None
             return
-        if _skipped(env, p.name):
+        if output_skipped(env, p.name):
             return
         dest = env.algorithm.parameterAsOutputLayer(env.parameters, p.name, env.context)
         env.results[p.name] = _fetch_to(url, dest, env, convert_raster=True)
 
 
-def _skipped(env: RunEnv, name: str) -> bool:
+def output_skipped(env: RunEnv, name: str) -> bool:
     """Return whether the user chose to skip an optional destination."""
     if name not in env.parameters:
         return False  # not given: the default (a temporary output) applies
@@ -942,7 +1045,7 @@ class MultiValueType(GpType):
             elif isinstance(layer, QgsVectorLayer):
                 if layer.crs().isValid():
                     env.crs_used.append(layer.crs())
-                values.append(feature_set_of(layer, env.feedback))
+                values.append(feature_input(layer, p, env))
             else:
                 raise QgsProcessingException(
                     f"{display_name(p)} ({p.name}): layer {layer.name()} is not a vector layer.")
