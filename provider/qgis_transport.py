@@ -19,6 +19,8 @@ does not.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterable
 from typing import Any, Optional
@@ -30,7 +32,7 @@ from qgis.core import (
     QgsFeedback,
     QgsNetworkAccessManager,
 )
-from qgis.PyQt.QtCore import QByteArray, QEventLoop, QUrl
+from qgis.PyQt.QtCore import QByteArray, QEventLoop, QFile, QIODevice, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
 from ..gp_client._util import origin_of
@@ -116,9 +118,12 @@ class QgisTransport:
         if timeout and timeout > 0:
             request.setTransferTimeout(max(1, int(timeout * 1000)))
         body = b""
+        upload_path: Optional[str] = None
         if method in ("POST", "PUT"):
             if files:
-                body, content_type = _multipart(data or {}, files)
+                # The multipart body goes through a temporary file that Qt reads as it sends,
+                # so an uploaded file of any size is never held in memory.
+                upload_path, content_type = _multipart_file(data or {}, files)
             else:
                 body = urlencode(_form_items(data or {})).encode()
                 content_type = "application/x-www-form-urlencoded"
@@ -134,18 +139,32 @@ class QgisTransport:
         if self.applies_auth(full_url):
             blocking.setAuthCfg(self.authcfg)
         feedback = self.feedback
-        if method == "GET":
-            error = blocking.get(request, True, feedback)
-        elif method == "POST":
-            error = blocking.post(request, QByteArray(body), True, feedback)
-        elif method == "PUT":
-            error = blocking.put(request, QByteArray(body), feedback)
-        elif method == "HEAD":
-            error = blocking.head(request, True, feedback)
-        elif method == "DELETE":
-            error = blocking.deleteResource(request, feedback)
-        else:
-            raise ValueError(f"Unsupported HTTP method {method!r}.")
+        upload = None
+        try:
+            if upload_path is not None:
+                upload = QFile(upload_path)
+                if not upload.open(QIODevice.OpenModeFlag.ReadOnly):
+                    raise OSError(f"Could not read the upload body {upload_path}")
+            if method == "GET":
+                error = blocking.get(request, True, feedback)
+            elif method == "POST":
+                error = blocking.post(request, upload if upload is not None else QByteArray(body),
+                                      True, feedback)
+            elif method == "PUT":
+                if upload is not None:
+                    body = bytes(upload.readAll())
+                error = blocking.put(request, QByteArray(body), feedback)
+            elif method == "HEAD":
+                error = blocking.head(request, True, feedback)
+            elif method == "DELETE":
+                error = blocking.deleteResource(request, feedback)
+            else:
+                raise ValueError(f"Unsupported HTTP method {method!r}.")
+        finally:
+            if upload is not None:
+                upload.close()
+            if upload_path is not None:
+                os.unlink(upload_path)
 
         reply = blocking.reply()
         final_url = reply.request().url().toString() or full_url
@@ -293,26 +312,27 @@ def _form_text(value: Any) -> str:
     return str(value)
 
 
-def _multipart(data: dict, files: dict[str, FileSpec]) -> tuple[bytes, str]:
-    """Return a multipart/form-data body and its content type."""
+def _multipart_file(data: dict, files: dict[str, FileSpec]) -> tuple[str, str]:
+    """Write a multipart/form-data body to a temporary file; return its path and content type."""
     boundary = f"----arcgisgp{uuid.uuid4().hex}"
-    chunks: list[bytes] = []
-    for name, value in _form_items(data):
-        chunks.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'
-            .encode() + value.encode("utf-8") + b"\r\n")
-    for name, spec in files.items():
-        filename, fileobj, content_type = spec
-        payload = fileobj.read()
-        if isinstance(payload, str):
-            payload = payload.encode("utf-8")
-        chunks.append(
-            (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{_quote(name)}\"; "
-             f"filename=\"{_quote(filename)}\"\r\nContent-Type: "
-             f"{content_type or 'application/octet-stream'}\r\n\r\n").encode()
-            + payload + b"\r\n")
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
+    handle, path = tempfile.mkstemp(prefix="arcgisgp_upload_", suffix=".multipart")
+    with os.fdopen(handle, "wb") as out:
+        for name, value in _form_items(data):
+            out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"'
+                      f"\r\n\r\n".encode() + value.encode("utf-8") + b"\r\n")
+        for name, spec in files.items():
+            filename, fileobj, content_type = spec
+            out.write((f"--{boundary}\r\nContent-Disposition: form-data; name=\"{_quote(name)}\"; "
+                       f"filename=\"{_quote(filename)}\"\r\nContent-Type: "
+                       f"{content_type or 'application/octet-stream'}\r\n\r\n").encode())
+            while True:
+                chunk = fileobj.read(1 << 20)
+                if not chunk:
+                    break
+                out.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+            out.write(b"\r\n")
+        out.write(f"--{boundary}--\r\n".encode())
+    return path, f"multipart/form-data; boundary={boundary}"
 
 
 def _quote(text: str) -> str:
