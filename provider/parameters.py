@@ -776,17 +776,23 @@ class FileType(GpType):
         """Return nothing: the destination is the output."""
         return None
 
+    NOUN = "file"
+
+    def destination(self, p: Any, env: RunEnv) -> str:
+        """Return the path the result goes to."""
+        return env.algorithm.parameterAsFileOutput(env.parameters, p.name, env.context)
+
     def from_wire(self, p: Any, value: Any, env: RunEnv) -> None:
-        """Download the result file to the destination."""
+        """Download the result to the destination (rasters converted when it asks)."""
         url = value.get("url") if isinstance(value, dict) else None
         if not url:
-            env.feedback.pushWarning(f"The server returned no file for {p.name}.")
+            env.feedback.pushWarning(f"The server returned no {self.NOUN} for {p.name}.")
             env.results[p.name] = None
             return
         if output_skipped(env, p.name):
             return
-        dest = env.algorithm.parameterAsFileOutput(env.parameters, p.name, env.context)
-        env.results[p.name] = _fetch_to(url, dest, env, convert_raster=False)
+        env.results[p.name] = _fetch_to(url, self.destination(p, env), env,
+                                        convert_raster=self.NOUN == "raster")
 
 
 class RasterType(FileType):
@@ -814,17 +820,11 @@ class RasterType(FileType):
         definition.setHelp(help_text(p))
         return definition
 
-    def from_wire(self, p: Any, value: Any, env: RunEnv) -> None:
-        """Download the raster, converting it when the destination asks another format."""
-        url = value.get("url") if isinstance(value, dict) else None
-        if not url:
-            env.feedback.pushWarning(f"The server returned no raster for {p.name}.")
-            env.results[p.name] = None
-            return
-        if output_skipped(env, p.name):
-            return
-        dest = env.algorithm.parameterAsOutputLayer(env.parameters, p.name, env.context)
-        env.results[p.name] = _fetch_to(url, dest, env, convert_raster=True)
+    NOUN = "raster"
+
+    def destination(self, p: Any, env: RunEnv) -> str:
+        """Return the raster layer path the result goes to."""
+        return env.algorithm.parameterAsOutputLayer(env.parameters, p.name, env.context)
 
 
 def output_skipped(env: RunEnv, name: str) -> bool:
