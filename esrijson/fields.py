@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qgis.core import QgsField
-from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone, QVariant
 
 ESRI_PREFIX = "esriFieldType"
 
@@ -36,7 +36,6 @@ ESRI_TO_QVARIANT: dict[str, tuple[Any, int]] = {
 }
 SKIPPED_TYPES = frozenset({"esriFieldTypeBlob", "esriFieldTypeRaster", "esriFieldTypeGeometry"})
 
-_EPOCH = QDateTime(QDate(1970, 1, 1), QTime(0, 0), Qt.UTC)
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -174,12 +173,42 @@ def _datetime_ms(value: Any) -> Any:
     return _date_ms(value) if isinstance(value, QDate) else None
 
 
+_EPOCH_JULIAN_DAY = 2_440_588  # QDate(1970, 1, 1).toJulianDay()
+
+
 def _date_ms(value: Any) -> Any:
     if isinstance(value, QDate):
         if not value.isValid():
             return None
-        return _EPOCH.daysTo(QDateTime(value, QTime(0, 0), Qt.UTC)) * 86_400_000
+        return (value.toJulianDay() - _EPOCH_JULIAN_DAY) * 86_400_000  # midnight UTC
     return _datetime_ms(value) if isinstance(value, QDateTime) else None
+
+
+_PROBE_YEARS = (1, 1800, 1900, 1912, 1920, 1940, 1945, 1970, 1980, 1996, 2000, 2020, 2038,
+                2100, 9999)
+
+
+def local_time_is_utc() -> bool:
+    """True when local time is UTC on this machine at all times: the system time zone has no
+    daylight time and no offset but 0, and local date-times convert like UTC ones at sample
+    dates (January and July of years 1 to 9999), which checks that the C library (what
+    ``QDateTime`` uses for local time) agrees. Local date-times then convert to milliseconds
+    without a ``mktime`` call each, which costs about 2 us."""
+    zone = QTimeZone.systemTimeZone()
+    if not zone.isValid() or zone.hasDaylightTime():
+        return False
+    first = QDateTime(QDate(1, 1, 1), QTime(0, 0), Qt.UTC)
+    last = QDateTime(QDate(9999, 12, 31), QTime(0, 0), Qt.UTC)
+    if any(t.offsetFromUtc != 0 for t in zone.transitions(first, last)):
+        return False
+    for year in _PROBE_YEARS:
+        for month in (1, 7):
+            utc = QDateTime(QDate(year, month, 1), QTime(12, 0), Qt.UTC)
+            local = QDateTime(QDate(year, month, 1), QTime(12, 0), Qt.LocalTime)
+            if zone.offsetFromUtc(utc) != 0 or \
+                    local.toMSecsSinceEpoch() != utc.toMSecsSinceEpoch():
+                return False
+    return True
 
 
 def _iso_date(value: Any) -> Any:

@@ -16,6 +16,8 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterator
+from itertools import islice
+from json.encoder import encode_basestring
 from typing import Any
 
 from qgis.core import (
@@ -25,17 +27,17 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QByteArray, QVariant
+from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QVariant
 
-from .fields import field_to_esri, safe_field_name
-from .geometry import GeometryEncoder
+from .fields import _date_ms, _datetime_ms, field_to_esri, local_time_is_utc, safe_field_name
+from .geometry import POLYGON, GeometryEncoder
 from .spatialref import encode_spatial_reference
 
 __all__ = ["source_to_feature_set", "write_feature_set_file", "FEATURE_SET", "FEATURE_COLLECTION"]
 
 FEATURE_SET = "FeatureSet"
 FEATURE_COLLECTION = "FeatureCollection"
-BATCH = 2000
+BATCH = 1000  # features per write, and between two cancel checks
 
 
 def _null_to_none(obj: Any) -> Any:
@@ -69,6 +71,8 @@ class _Plan:
         self.names: list[str] = []
         self.converters: list[tuple[int, Callable[[Any], Any]]] = []
         self.field_defs: list[dict] = []
+        # (QVariant type, converter) of each field written, for _fast_attributes
+        kinds: list[tuple[Any, Callable[[Any], Any] | None]] = []
         self.oid_name: str | None = None
         for index, field in enumerate(source.fields()):
             name = safe_field_name(field.name(), taken) if safe_names else field.name()
@@ -91,6 +95,7 @@ class _Plan:
                     definition["type"] = "esriFieldTypeInteger"
             if converter is not None:
                 self.converters.append((len(self.indices), _nullsafe(converter)))
+            kinds.append((field.type(), converter))
             self.indices.append(index)
             self.names.append(name)
             self.field_defs.append(definition)
@@ -100,6 +105,9 @@ class _Plan:
             self.field_defs.insert(0, {"name": self.oid_name, "type": "esriFieldTypeOID",
                                        "alias": self.oid_name})
         self.all_fields = len(self.indices) == len(source.fields())
+        if self.add_oid:
+            kinds.insert(0, (QVariant.LongLong, None))
+        self.kinds = kinds
         self.sr = encode_spatial_reference(source.sourceCrs()) if self.has_geometry else None
         self.layer_name = source.sourceName() if hasattr(source, "sourceName") else ""
 
@@ -170,17 +178,91 @@ def _nullsafe(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return wrapped
 
 
-def _features(source: QgsFeatureSource, selected_only: bool,
-              feedback: QgsFeedback | None) -> Iterator:
+_INTEGER_TYPES = (QVariant.Int, QVariant.LongLong, QVariant.UInt, QVariant.ULongLong)
+
+
+def _fast_attributes(names: list[str], kinds: list[tuple[Any, Any]]
+                     ) -> Callable[[list], str | None] | None:
+    """Return a function writing a feature's attributes with one ``%`` format, the text the
+    JSON encoder would write without building a dict, for fields of the usual types (integer,
+    double, string, date-time, date); None when a field has another type.
+
+    The function takes the list of values (and changes it) and returns ``'{"attributes":{
+    ...}'``, or None when a value has another Python type than its field's usual one (NULL,
+    for one), is an invalid date or a NaN or infinite double: the encoder path writes those.
+    """
+    slots = []
+    types: list[type] = []
+    strings: list[int] = []
+    datetimes: list[int] = []
+    dates: list[int] = []
+    floats = False
+    for position, (qtype, converter) in enumerate(kinds):
+        if converter is None and qtype in _INTEGER_TYPES:
+            slot, kind = "%d", int
+        elif converter is None and qtype == QVariant.Double:
+            slot, kind = "%r", float
+            floats = True
+        elif converter is None and qtype == QVariant.String:
+            slot, kind = "%s", str
+            strings.append(position)
+        elif converter is _datetime_ms and qtype == QVariant.DateTime:
+            slot, kind = "%d", QDateTime
+            datetimes.append(position)
+        elif converter is _date_ms and qtype == QVariant.Date:
+            slot, kind = "%d", QDate
+            dates.append(position)
+        else:
+            return None
+        name = json.dumps(names[position], ensure_ascii=False).replace("%", "%%")
+        slots.append(f"{name}:{slot}")
+        types.append(kind)
+    fmt = '{"attributes":{' + ",".join(slots) + "}"
+    expected = tuple(types)
+    # local date-times are UTC ones when local time is UTC: setting the spec skips mktime
+    local, utc = Qt.LocalTime, Qt.UTC
+    local_is_utc = bool(datetimes) and local_time_is_utc()
+
+    def text(values: list) -> str | None:
+        if tuple(map(type, values)) != expected:
+            return None
+        for i in strings:
+            values[i] = encode_basestring(values[i])
+        for i in datetimes:
+            value = values[i]
+            if not value.isValid():
+                return None
+            if local_is_utc and value.timeSpec() == local:
+                value.setTimeSpec(utc)
+            values[i] = value.toMSecsSinceEpoch()
+        for i in dates:
+            values[i] = _date_ms(values[i])
+        try:
+            out = fmt % tuple(values)
+        except TypeError:  # an invalid date (None)
+            return None
+        if floats and (":nan" in out or ":inf" in out or ":-inf" in out):
+            return None
+        return out
+
+    return text
+
+
+def _request(source: QgsFeatureSource, selected_only: bool) -> tuple[QgsFeatureRequest, int]:
+    """Return the request for the features to write and how many there are (or -1)."""
     request = QgsFeatureRequest()
     if selected_only:
         if not isinstance(source, QgsVectorLayer):
             raise ValueError("selected_only=True needs a QgsVectorLayer (a feature source has "
                              "no selection); pass the layer itself.")
         request.setFilterFids(source.selectedFeatureIds())
-        total = source.selectedFeatureCount()
-    else:
-        total = source.featureCount()
+        return request, source.selectedFeatureCount()
+    return request, source.featureCount()
+
+
+def _features(source: QgsFeatureSource, selected_only: bool,
+              feedback: QgsFeedback | None) -> Iterator:
+    request, total = _request(source, selected_only)
     step = 100.0 / total if total and total > 0 else 0.0
     for n, feature in enumerate(source.getFeatures(request), 1):
         if feedback is not None and n % 1000 == 0:
@@ -282,6 +364,7 @@ def write_feature_set_file(
     encode_attrs = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False,
                                     allow_nan=False, default=_null_to_none).encode
     to_text = plan.encoder.to_text
+    wkb_text = plan.encoder.wkb_text
     has_geometry = plan.has_geometry
     fs, ld = plan.header()
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -292,40 +375,70 @@ def write_feature_set_file(
         head = '{"layerDefinition":' + dumps(ld) + ',"featureSet":' + dumps(fs)[:-1]
         head += (',' if fs else '') + '"features":['
         tail = "]}}"
-    count = 0
-    batch: list[str] = []
     path = os.fspath(path)
-    converters = plan.converters
+    request, total = _request(source, selected_only)
+    step = 100.0 / total if total and total > 0 else 0.0
+    features = source.getFeatures(request)
     indices = None if plan.all_fields else plan.indices
     add_oid = plan.add_oid
+    fast_attributes = _fast_attributes(names, plan.kinds)
+    polygons = plan.encoder.geometry_type == POLYGON
+
+    def slow_attributes(feature, number: int) -> str:
+        values = feature.attributes()
+        if indices is not None:
+            values = [values[i] for i in indices]
+        for index, convert in plan.converters:
+            values[index] = convert(values[index])
+        if add_oid:
+            values.insert(0, number)
+        try:
+            return '{"attributes":' + encode_attrs(dict(zip(names, values)))
+        except ValueError:  # NaN or infinity in a double field: null
+            return '{"attributes":' + encode_attrs(dict(zip(names, _finite(values))))
+
+    count = 0
+    chunk = BATCH - 1  # the first cancel check comes after feature 999, as for a generator
     with open(path, "w", encoding="utf-8", newline="\n") as out, _no_cyclic_gc():
         out.write(head)
-        for number, feature in enumerate(_features(source, selected_only, feedback), 1):
-            values = feature.attributes()
-            if indices is not None:
-                values = [values[i] for i in indices]
-            for index, convert in converters:
-                values[index] = convert(values[index])
-            if add_oid:
-                values.insert(0, number)
-            try:
-                attrs = encode_attrs(dict(zip(names, values)))
-            except ValueError:  # NaN or infinity in a double field: null
-                attrs = encode_attrs(dict(zip(names, _finite(values))))
-            if has_geometry:
-                geometry = to_text(feature.geometry())
-                if geometry is not None:
-                    batch.append('{"attributes":' + attrs + ',"geometry":' + geometry + "}")
-                else:
-                    batch.append('{"attributes":' + attrs + "}")
-            else:
-                batch.append('{"attributes":' + attrs + "}")
-            count += 1
-            if len(batch) >= BATCH:
-                out.write(("," if count > len(batch) else "") + ",".join(batch))
-                batch.clear()
-        if batch:
-            out.write(("," if count > len(batch) else "") + ",".join(batch))
+        while True:
+            batch: list[str] = []
+            extend = batch.extend
+            number = count
+            for number, feature in enumerate(islice(features, chunk), count + 1):
+                attrs = None
+                if fast_attributes is not None:
+                    values = feature.attributes()
+                    if indices is not None:
+                        values = [values[i] for i in indices]
+                    if add_oid:
+                        values.insert(0, number)
+                    attrs = fast_attributes(values)
+                if attrs is None:
+                    attrs = slow_attributes(feature, number)
+                if has_geometry:
+                    geometry = feature.geometry()
+                    wkb = (geometry.forceRHR() if polygons else geometry).asWkb().data()
+                    text = wkb_text(wkb) if wkb else None
+                    if text is None:
+                        text = to_text(geometry)
+                    if text is not None:
+                        extend((",", attrs, ',"geometry":', text, "}"))
+                        continue
+                extend((",", attrs, "}"))
+            if batch:
+                if not count:
+                    batch[0] = ""  # no comma before the first feature
+                out.write("".join(batch))
+            done, count = number - count, number
+            if done < chunk:
+                break
+            chunk = BATCH
+            if feedback is not None:
+                if feedback.isCanceled():
+                    break
+                if step:
+                    feedback.setProgress(min(100.0, (count + 1) * step))
         out.write(tail)
     if warnings is not None:
         warnings.extend(plan.warnings + _counted(plan.encoder.warnings))
