@@ -6,8 +6,13 @@ baseline: QgsJsonExporter writing GeoJSON of the same layer in a PyQGIS process,
 Data: 100,000 twenty-vertex polygons with text, integer, double and date attributes
 (benchmarks/_data.py). Goal: time ratio <= 1.0.
 Also printed, to show what bounds the time: qgis_process start-up on a one-feature layer,
-the feature iteration alone, and Python's shortest round-trip formatting (repr) of every
-coordinate alone (QgsJsonExporter rounds to 6 decimals in C++; we write exact doubles).
+the feature iteration alone, ``attributes()`` on every feature, Python's shortest round-trip
+formatting (repr) of every coordinate alone, and our geometry text alone (``wkb_text`` on
+the WKB, which writes these 2-decimal coordinates as exact integers with an exponent):
+QgsJsonExporter rounds to 6 decimals in C++, we write exact doubles. These bounds are taken
+in a plain PyQGIS process (/usr/bin/python3, statically linked); qgis_process runs Python
+through the shared libpython3.11.so, which makes the same Python work about 20% slower there
+(measured for our whole export: 2.2-2.3 s in PyQGIS, 2.6-2.8 s inside qgis_process).
 """
 
 from __future__ import annotations
@@ -48,11 +53,14 @@ app.exitQgis()
 '''
 
 
-def _bounds(gpkg: Path) -> tuple[float, float]:
-    """In this process: seconds to iterate the features, and to repr every coordinate."""
+def _bounds(gpkg: Path) -> tuple[float, float, float, float]:
+    """In this process: seconds to iterate the features, to get every feature's attributes,
+    to repr every coordinate, and to write every geometry's text from its WKB (ours)."""
     from array import array
 
     from qgis.core import QgsApplication, QgsVectorLayer
+
+    from arcgis_gp.esrijson.geometry import GeometryEncoder
 
     app = QgsApplication([], False)
     app.initQgis()
@@ -61,19 +69,30 @@ def _bounds(gpkg: Path) -> tuple[float, float]:
     for _feature in layer.getFeatures():
         pass
     iterate = time.perf_counter() - start
+    start = time.perf_counter()
+    for feature in layer.getFeatures():
+        feature.attributes()
+    attributes = time.perf_counter() - start - iterate
     flats = []
+    wkbs = []
     for feature in layer.getFeatures():
         flat = array("d")
-        wkb = feature.geometry().asWkb().data()
+        wkb = feature.geometry().forceRHR().asWkb().data()
         flat.frombytes(wkb[13:])  # one ring: header 9 bytes + point count 4 bytes
         flats.append(flat)
+        wkbs.append(wkb)
     start = time.perf_counter()
     for flat in flats:
         ",".join(map(repr, flat))
     formatting = time.perf_counter() - start
+    wkb_text = GeometryEncoder(layer.wkbType()).wkb_text
+    start = time.perf_counter()
+    for wkb in wkbs:
+        wkb_text(wkb)
+    geometry = time.perf_counter() - start
     del layer
     app.exitQgis()
-    return iterate, formatting
+    return iterate, attributes, formatting, geometry
 
 
 def main() -> None:
@@ -104,7 +123,7 @@ def main() -> None:
     startup = _data.median([_data.measure(
         [_data.QGIS_PROCESS, "run", "arcgisgp:layertoesrijson", "--", f"INPUT={tiny}",
          f"OUTPUT={work / 'tiny_out.json'}"], env)[0] for _ in range(2)])
-    iterate, formatting = _bounds(gpkg)
+    iterate, attributes, formatting, geometry = _bounds(gpkg)
 
     t_ours, t_base = _data.median(ours_t), _data.median(base_t)
     m_ours, m_base = _data.median(ours_m), _data.median(base_m)
@@ -118,7 +137,9 @@ def main() -> None:
           f"the whole list ({bulk_t:.2f} s, {bulk_m / 1024:.0f} MiB): {t_ours / bulk_t:.2f}")
     print(f"  memory ratio {m_ours / m_base:.2f}")
     print(f"  bounds: qgis_process start-up on a 1-feature layer {startup:.2f} s; iterating "
-          f"the features {iterate:.2f} s; repr of every coordinate alone {formatting:.2f} s")
+          f"the features {iterate:.2f} s; attributes() {attributes:.2f} s; repr of every "
+          f"coordinate alone {formatting:.2f} s; our geometry text alone {geometry:.2f} s "
+          "(in PyQGIS; Python runs ~20% slower in qgis_process)")
 
 
 if __name__ == "__main__":
