@@ -21,7 +21,7 @@ import struct
 from array import array
 from collections.abc import Callable
 from itertools import chain, repeat
-from operator import mul, truediv
+from operator import mod, mul, truediv
 from typing import Any
 
 from qgis.core import (
@@ -967,8 +967,9 @@ class GeometryEncoder:
         conversion of ``<int>e-<k>`` is) must give back the very same double, bit for bit.
         Rings off the grid, and NaN or infinite ordinates, are written with repr instead; k is
         learnt from the digits of such a ring (a grid holds the coarser ones: 0.5 is 50e-2),
-        and after rings off any grid the grid is tried again only every 2, 4 ... 1024 rings,
-        so that data off any grid pay almost nothing for it.
+        and goes down to the coarsest grid of a ring whose integers all end in 0. After rings off
+        any grid the grid is tried again only every 2, 4 ... 1024 rings, so that data off
+        any grid pay almost nothing for it.
         """
         entry = self._rings.get(n) or self._ring_format(n)
         coords = entry[0](wkb, pos)
@@ -989,18 +990,27 @@ class GeometryEncoder:
                      == wkb[pos:pos + 8 * m]):
                 self._backoff = 1
                 fmt = self._grid_formats.get(n) or self._grid_format(n)
+                if grid and not any(map(mod, ints, repeat(10, m))):
+                    coarser = grid - 1  # all on a coarser grid: shorter numbers next
+                    while coarser and not any(map(mod, ints, repeat(10 ** (grid - coarser + 1),
+                                                                     m))):
+                        coarser -= 1
+                    self._use_grid(coarser)
                 return fmt % ints
         text = entry[1] % coords
         found = _grid_of(text)
         if found is not None and found != grid:
-            self._grid = found  # the next rings try this ring's grid
-            self._divisor = 10 ** found
-            self._scale = float(self._divisor)
-            self._grid_formats = {}
+            self._use_grid(found)  # the next rings try this ring's grid
         else:
             self._skip = self._backoff
             self._backoff = min(2 * self._backoff, 1024)
         return text
+
+    def _use_grid(self, decimals: int) -> None:
+        self._grid = decimals
+        self._divisor = 10 ** decimals
+        self._scale = float(self._divisor)
+        self._grid_formats = {}
 
     def _ring_format(self, n: int) -> tuple[Callable, str, Callable]:
         """Return (unpacker, repr format, packer) for n vertices, cached for common sizes."""

@@ -32,6 +32,7 @@ from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
 from arcgis_gp.esrijson import writer
 from arcgis_gp.esrijson.fields import local_time_is_utc
 from arcgis_gp.esrijson.geometry import GeometryEncoder
+from tests.qgis.conftest import gdal_layer
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -320,3 +321,38 @@ def test_local_date_times_follow_the_time_zone(tmp_path: Path, time_zone: Any, z
     writer.write_feature_set_file(layer, path)
     written = [f["attributes"]["when"] for f in strict(path.read_text())["features"]]
     assert written == [s.toMSecsSinceEpoch() for s in stamps]
+
+
+def test_gdal_reads_grid_integers_exactly(tmp_path: Path) -> None:
+    """GDAL's ESRIJSON driver (the oracle) reads the integers with an exponent as the very
+    doubles written, on grids from 0 to 10 decimals and off them."""
+    layer = QgsMemoryProviderUtils.createMemoryLayer(
+        "gdal", QgsFields(), QgsWkbTypes.MultiPolygon, QgsCoordinateReferenceSystem("EPSG:3857"))
+    features = []
+    for decimals in list(range(11)) + [None, 3, 3]:
+        scale = 10 ** (decimals or 0)
+        ring = [(-13325668 + k * 7.123456789, 4840475 + (k % 2) * 3.987654321) for k in range(5)]
+        if decimals is not None:
+            ring = [(round(x * scale) / scale, round(y * scale) / scale) for x, y in ring]
+        ring.append(ring[0])
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromWkt(
+            "MultiPolygon (((" + ",".join(f"{x!r} {y!r}" for x, y in ring) + ")))"))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    path = tmp_path / "grids.json"
+    writer.write_feature_set_file(layer, path)
+    assert "e-3" in path.read_text(encoding="utf-8")
+    ds, gdal = gdal_layer(path)
+    assert gdal is not None
+    got = []
+    for feature in gdal:
+        ring = feature.GetGeometryRef()
+        while ring.GetGeometryCount():
+            ring = ring.GetGeometryRef(0)
+        got.append([struct.pack("<2d", *p[:2]) for p in ring.GetPoints()])
+    want = []
+    for feature in layer.getFeatures():
+        oriented = feature.geometry().forceRHR()
+        want.append([struct.pack("<2d", p.x(), p.y()) for p in oriented.vertices()])
+    assert got == want
