@@ -8,11 +8,12 @@ Data: 100,000 twenty-vertex polygons with text, integer, double and date attribu
 Also printed, to show what bounds the time: qgis_process start-up on a one-feature layer,
 the feature iteration alone, ``attributes()`` on every feature, Python's shortest round-trip
 formatting (repr) of every coordinate alone, and our geometry text alone (``wkb_text`` on
-the WKB, which writes these 2-decimal coordinates as exact integers with an exponent):
+the WKB):
 QgsJsonExporter rounds to 6 decimals in C++, we write exact doubles. These bounds are taken
 in a plain PyQGIS process (/usr/bin/python3, statically linked); qgis_process runs Python
 through the shared libpython3.11.so, which makes the same Python work about 20% slower there
-(measured for our whole export: 2.2-2.3 s in PyQGIS, 2.6-2.8 s inside qgis_process).
+(measured for our whole export before the grid-integer form was dropped: 2.2-2.3 s in
+PyQGIS, 2.6-2.8 s inside qgis_process).
 """
 
 from __future__ import annotations

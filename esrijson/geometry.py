@@ -4,9 +4,8 @@ Decoding builds ISO WKB directly from the coordinate arrays (``array('d')``) and
 ``QgsGeometry.fromWkb``: measured at about 4 us for a 21-vertex polygon, against 30 us for
 ``QgsArcGisRestUtils.convertGeometry`` (which also returns curved types for plain polygons and
 ignores ``curveRings``). Encoding parses ``asWkb()`` the same way and formats coordinates with
-Python's shortest round-trip float repr, or, for rings on a decimal grid, as integers with an
-exponent checked to give back the same doubles (``GeometryEncoder.wkb_text``), so a round
-trip is exact.
+Python's shortest round-trip float repr (``GeometryEncoder.wkb_text``), so a round trip is
+exact.
 
 Curves (``curvePaths``/``curveRings``): ``c`` (circular arc through an interior point) and
 ``a`` with a ratio of 1 (circular arc from its centre) become ``QgsCircularString`` parts of a
@@ -18,12 +17,11 @@ QGIS 3.22 geometry class: they are approximated by vertices (``ARC_STEPS`` per f
 from __future__ import annotations
 
 import math
-import re
 import struct
 from array import array
 from collections.abc import Callable
-from itertools import chain, repeat
-from operator import mod, mul, truediv
+from itertools import chain
+from operator import mul
 from typing import Any
 
 from qgis.core import (
@@ -804,17 +802,10 @@ class GeometryEncoder:
         wanted = {POINT: (1,), POLYLINE: (2, 5), POLYGON: (3, 6)}.get(self.geometry_type, ())
         self._fast_codes = {code + offset: code for code in wanted}
         self._step = 8 * self.dim
-        self._rings: dict[int, tuple[Callable, str, Callable]] = {}
+        self._rings: dict[int, tuple[Callable, str]] = {}
         self._head = "{" + flags + ('"rings":[' if self.geometry_type == POLYGON else '"paths":[')
         self._point_text = "{" + ",".join(f'"{k}":%r' for k in self._point_keys) + "}"
         self._point_unpack = struct.Struct("<" + "d" * self.dim).unpack_from
-        # decimal grid of the coordinates written (see _ring_text): 10**-grid, None = unknown
-        self._grid: int | None = None
-        self._scale = 1.0
-        self._divisor = 1
-        self._grid_formats: dict[int, str] = {}
-        self._skip = 0  # rings written with repr before the grid is tried again
-        self._backoff = 1
 
     def _warn(self, message: str) -> None:
         self.warnings[message] = self.warnings.get(message, 0) + 1
@@ -959,77 +950,16 @@ class GeometryEncoder:
         return texts
 
     def _ring_text(self, wkb: bytes, pos: int, n: int) -> str:
-        """Return the JSON text of the n vertices at ``pos`` in ``wkb``: ``[[x,y],...]``.
+        """Return the JSON text of the n vertices at ``pos`` in ``wkb``: ``[[x,y],...]``."""
+        unpack, fmt = self._rings.get(n) or self._ring_format(n)
+        return fmt % unpack(wkb, pos)
 
-        Coordinates on a decimal grid (all multiples of 10**-k, as most stored or surveyed
-        data are) are written as integers with an exponent, ``-1332566862e-2`` for
-        -13325668.62: ``%d`` costs about 45 ns where the float repr costs about 250 ns (the
-        shortest round-trip digits need big-number arithmetic). It is exact, and checked per
-        ring: each integer divided by 10**k (a correctly rounded division, as a JSON parser's
-        conversion of ``<int>e-<k>`` is) must give back the very same double, bit for bit.
-        Rings off the grid, and NaN or infinite ordinates, are written with repr instead; k is
-        learnt from the digits of such a ring (a grid holds the coarser ones: 0.5 is 50e-2),
-        and goes down to the coarsest grid of a ring whose integers all end in 0. After rings
-        off any grid the grid is tried again only every 2, 4 ... 1024 rings, so that data off
-        any grid pay almost nothing for it.
-        """
-        entry = self._rings.get(n) or self._ring_format(n)
-        coords = entry[0](wkb, pos)
-        if self._skip:
-            self._skip -= 1
-            return entry[1] % coords
-        grid = self._grid
-        if grid is not None:
-            m = len(coords)
-            try:
-                ints = tuple(map(round, map(mul, coords, repeat(self._scale, m))))
-            except (ValueError, OverflowError):  # NaN or infinity
-                ints = None
-            if ints is not None and \
-                    tuple(map(truediv, ints, repeat(self._divisor, m))) == coords and \
-                    (0.0 not in coords or  # == does not tell -0.0 from 0.0; the bytes do
-                     entry[2](*map(truediv, ints, repeat(self._divisor, m)))
-                     == wkb[pos:pos + 8 * m]):
-                self._backoff = 1
-                fmt = self._grid_formats.get(n) or self._grid_format(n)
-                if grid and not any(map(mod, ints, repeat(10, m))):
-                    coarser = grid - 1  # all on a coarser grid: shorter numbers next
-                    while coarser and not any(map(mod, ints, repeat(10 ** (grid - coarser + 1),
-                                                                     m))):
-                        coarser -= 1
-                    self._use_grid(coarser)
-                return fmt % ints
-        text = entry[1] % coords
-        found = _grid_of(text)
-        if found is not None and found != grid:
-            self._use_grid(found)  # the next rings try this ring's grid
-        else:
-            self._skip = self._backoff
-            self._backoff = min(2 * self._backoff, 1024)
-        return text
-
-    def _use_grid(self, decimals: int) -> None:
-        self._grid = decimals
-        self._divisor = 10 ** decimals
-        self._scale = float(self._divisor)
-        self._grid_formats = {}
-
-    def _ring_format(self, n: int) -> tuple[Callable, str, Callable]:
-        """Return (unpacker, repr format, packer) for n vertices, cached for common sizes."""
-        packing = struct.Struct(f"<{n * self.dim}d")
-        entry = (packing.unpack_from, self._format(n), packing.pack)
+    def _ring_format(self, n: int) -> tuple[Callable, str]:
+        """Return (unpacker, repr format) for n vertices, cached for common sizes."""
+        entry = (struct.Struct(f"<{n * self.dim}d").unpack_from, self._format(n))
         if n <= 512:
             self._rings[n] = entry
         return entry
-
-    def _grid_format(self, n: int) -> str:
-        """Return the integer format of n vertices on the current grid."""
-        number = "%d" if self._grid == 0 else f"%de-{self._grid}"
-        point = "[" + ",".join([number] * self.dim) + "]"
-        fmt = "[" + ",".join([point] * n) + "]"
-        if n <= 512:
-            self._grid_formats[n] = fmt
-        return fmt
 
     # -- dict ------------------------------------------------------------------------------
 
@@ -1125,21 +1055,6 @@ def _dumps_coords(flat: array, dim: int) -> str:
     import json
 
     return json.dumps(_pairs(flat, dim), separators=(",", ":"))
-
-
-GRID_DIGITS = 10  # finest decimal grid tried: 10**-10
-
-
-_DECIMALS = re.compile(r"\.(\d*[1-9])")  # the decimals of a repr, up to the last non-zero
-
-
-def _grid_of(text: str) -> int | None:
-    """Return how many decimals the finest number of a repr-formatted ring has; None when one
-    has an exponent or is not finite, or when there are more than GRID_DIGITS decimals."""
-    if "e" in text or "n" in text:  # 1e-05, 1e+16, nan, inf
-        return None
-    finest = max(map(len, _DECIMALS.findall(text)), default=0)
-    return finest if finest <= GRID_DIGITS else None
 
 
 def _reshape(parts: Any, zm_in: tuple[bool, bool], zm_out: tuple[bool, bool]) -> Any:
