@@ -10,10 +10,8 @@ benchmarks/bench_provider_results.py, not here.
 
 from __future__ import annotations
 
-import json
 import math
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,8 +33,9 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime
 
 from arcgis_gp.provider.cache import DescriptionCache
-from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
 from arcgis_gp.provider.provider import GpProvider
+
+from .provider_helpers import headless_store, registered
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -79,18 +78,11 @@ class Recorder(QgsProcessingFeedback):
 def provider(qgis_processing: Any, gpserver_url: str,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
     """The provider, registered, with a connection 'bigdata' to the reference server."""
-    env = {ENV_VAR: json.dumps([{"name": "bigdata",
-                                 "url": gpserver_url + "/arcgis/rest/services/Demo"}])}
-    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ=env)
+    store = headless_store(bigdata=gpserver_url + "/arcgis/rest/services/Demo")
     provider = GpProvider(store, DescriptionCache(tmp_path_factory.mktemp("cache")),
                           fetch_missing=True)
-    registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
-    yield provider
-    registry.removeProvider(provider)
+    with registered(provider):
+        yield provider
 
 
 def points(n: int, note: str = "") -> QgsVectorLayer:

@@ -38,8 +38,9 @@ from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, QElapsedTimer, 
 
 from arcgis_gp.provider import styling
 from arcgis_gp.provider.cache import DescriptionCache
-from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
 from arcgis_gp.provider.provider import GpProvider
+
+from .provider_helpers import headless_store, registered
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -91,20 +92,12 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
 def provider(qgis_processing: Any, gpserver_url: str,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
     """The provider, registered, with a connection 'local' to the reference server."""
-    env = {ENV_VAR: json.dumps([
-        {"name": "local", "url": gpserver_url + "/arcgis/rest/services"},
-        {"name": "portal", "url": gpserver_url + "/portal/sharing/rest"},
-    ])}
-    store = ConnectionStore(f"arcgis_gp_tests/{uuid.uuid4().hex}/connections", environ=env)
+    store = headless_store(local=gpserver_url + "/arcgis/rest/services",
+                           portal=gpserver_url + "/portal/sharing/rest")
     provider = GpProvider(store, DescriptionCache(tmp_path_factory.mktemp("cache")),
                           fetch_missing=True)
-    registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
-    yield provider
-    registry.removeProvider(provider)
+    with registered(provider):
+        yield provider
 
 
 def run(alg_id: str, params: dict, feedback: QgsProcessingFeedback | None = None) -> dict:
