@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+_REPO = str(Path(__file__).resolve().parents[1])
+if _REPO not in sys.path:  # so that `tests.*` imports work from any working directory
+    sys.path.insert(0, _REPO)
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,11 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-from .urls import ServerUrls
+from tests.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .urls import ServerUrls
 
 
 def _post(url: str, data: dict[str, Any]) -> dict[str, Any]:

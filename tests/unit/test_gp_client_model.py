@@ -20,7 +20,8 @@ from arcgis_gp.gp_client.model import (
 )
 
 # ../shared beside the repository (as in CI)
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "recorded"
+from tests.paths import RECORDED
+
 GP_DIRS = ("arcgis-rest-js-gp", "imagery-explorer-apps-gp", "esri-leaflet-gp")
 LEAFLET = RECORDED / "esri-leaflet-gp" / "sampleServiceMetadataResponse.extracted.json"
 

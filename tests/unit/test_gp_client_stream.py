@@ -23,7 +23,7 @@ from arcgis_gp.gp_client.errors import (
 )
 from arcgis_gp.gp_client.jobs import Job
 
-from .conftest import RecordingTransport
+from .helpers import RecordingTransport
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -17,10 +17,11 @@ import pytest
 from arcgis_gp.gp_client import GPClient, Job, import_toolbox
 from arcgis_gp.gp_client.auth import UserPasswordAuth
 from arcgis_gp.gp_client.errors import BadInputError, JobFailedError
+from tests.paths import REPO_ROOT as REPO
 
 pytestmark = pytest.mark.timeout(120)
 
-REPO = Path(__file__).resolve().parents[2]
+
 VENV_PY = REPO / ".venv" / "bin" / "python"
 POINT = {
     "geometryType": "esriGeometryPoint",

@@ -1,4 +1,4 @@
-"""Helpers for the esrijson tests (tests/qgis/test_esrijson_*.py).
+"""Helpers for the esrijson tests (tests/qgis/esrijson/).
 
 Everything here is opt-in (plain functions and non-autouse fixtures), so the other tests in
 this folder are not affected.
@@ -10,8 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RECORDED = REPO_ROOT.parent / "shared" / "fixtures" / "recorded"
+from tests.paths import RECORDED, REPO_ROOT  # noqa: F401  (re-exported for the tests)
 
 
 def recorded(*parts: str) -> Path:

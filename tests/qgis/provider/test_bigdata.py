@@ -35,7 +35,7 @@ from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime
 from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.provider import GpProvider
 
-from .provider_helpers import headless_store, registered
+from .helpers import headless_store, registered
 
 pytestmark = pytest.mark.timeout(300)
 

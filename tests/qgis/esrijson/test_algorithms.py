@@ -31,7 +31,7 @@ from arcgis_gp.provider.esrijson_algorithms import (
     EsriJsonToLayerAlgorithm,
     LayerToEsriJsonAlgorithm,
 )
-from tests.qgis.conftest import REPO_ROOT, recorded, vertices
+from tests.qgis.esrijson.helpers import REPO_ROOT, recorded, vertices
 
 pytestmark = pytest.mark.timeout(300)
 

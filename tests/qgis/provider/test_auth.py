@@ -22,7 +22,7 @@ from arcgis_gp.provider.clients import AuthConfigError, make_client
 from arcgis_gp.provider.connections import Connection, ConnectionStore
 from arcgis_gp.provider.provider import GpProvider
 from arcgis_gp.provider.qgis_transport import QgisTransport
-from tests.qgis.provider_helpers import (
+from tests.qgis.provider.helpers import (
     DEMO_PASSWORD,
     authcfg,
     demo_token,

@@ -15,7 +15,7 @@ import pytest
 from arcgis_gp.esrijson import reader, writer
 from arcgis_gp.gp_client import jobs
 from arcgis_gp.gp_client.client import GPClient
-from tests.qgis.test_esrijson_roundtrip import BASE_WKT, DIMS, _assert_same, _layer
+from tests.qgis.esrijson.test_roundtrip import BASE_WKT, DIMS, _assert_same, _layer
 
 pytestmark = [pytest.mark.timeout(180)]
 

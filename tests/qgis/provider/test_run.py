@@ -40,7 +40,7 @@ from arcgis_gp.provider import styling
 from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.provider import GpProvider
 
-from .provider_helpers import headless_store, registered
+from .helpers import headless_store, registered
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -32,7 +32,7 @@ from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
 from arcgis_gp.esrijson import writer
 from arcgis_gp.esrijson.fields import local_time_is_utc
 from arcgis_gp.esrijson.geometry import GeometryEncoder
-from tests.qgis.conftest import gdal_layer
+from tests.qgis.esrijson.helpers import gdal_layer
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -16,7 +16,8 @@ from arcgis_gp.provider.connections import Connection, ConnectionStore
 from arcgis_gp.provider.provider import GpProvider
 from arcgis_gp.ui.connections_dialog import ConnectionEditDialog, ConnectionsDialog
 from arcgis_gp.ui.gui_entry import GuiEntry
-from tests.qgis.provider_helpers import (
+from tests.paths import REPO_ROOT
+from tests.qgis.provider.helpers import (
     headless_store,
     registered,
     run_connection_test,
@@ -213,7 +214,7 @@ def test_processing_dialog_shows_the_help_as_paragraphs(qgis_iface: Any,
     from qgis.PyQt.QtWidgets import QTextBrowser
 
     registry = QgsApplication.processingRegistry()
-    shots = Path(__file__).resolve().parents[2] / "build" / "screens"
+    shots = REPO_ROOT / "build" / "screens"
     shots.mkdir(parents=True, exist_ok=True)
     for alg_id, shot in (("arcgisgp:local_demo_analysis_bufferfeatures", "help.png"),
                          ("arcgisgp:local_demo_analysis_echoalltypes", "help_echo.png")):

@@ -26,7 +26,7 @@ from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
 
 from arcgis_gp.esrijson import reader, writer
 from arcgis_gp.esrijson.geometry import signed_area
-from tests.qgis.conftest import vertices
+from tests.qgis.esrijson.helpers import vertices
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -24,7 +24,7 @@ from arcgis_gp.gp_client._util import origin_of
 from arcgis_gp.gp_client.errors import NetworkError
 from arcgis_gp.gp_client.transport import RequestsTransport, Response, Transport
 from arcgis_gp.provider.qgis_transport import QgisTransport, site
-from tests.qgis.provider_helpers import authcfg, demo_token
+from tests.qgis.provider.helpers import authcfg, demo_token
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -23,7 +23,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDateTime, Qt, QVariant
 
 from arcgis_gp.esrijson import reader, writer
-from tests.qgis.conftest import vertices
+from tests.qgis.esrijson.helpers import vertices
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -13,15 +13,11 @@ from typing import Any
 import pytest
 
 from tests.gpserver.client import Rest
+from tests.paths import RECORDED as SHARED_RECORDED
 
 pytestmark = pytest.mark.timeout(60)
 
-RECORDED = Path(
-    os.environ.get(
-        "ARCGIS_GP_FIXTURES",
-        Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "recorded",
-    )
-)
+RECORDED = Path(os.environ.get("ARCGIS_GP_FIXTURES", str(SHARED_RECORDED)))
 JOB_STATUSES = {
     "esriJobNew", "esriJobSubmitted", "esriJobWaiting", "esriJobExecuting", "esriJobSucceeded",
     "esriJobFailed", "esriJobTimedOut", "esriJobCancelling", "esriJobCancelled",

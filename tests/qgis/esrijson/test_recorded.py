@@ -26,7 +26,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from arcgis_gp.esrijson import reader
-from tests.qgis.conftest import RECORDED, gdal_layer, recorded, vertices
+from tests.qgis.esrijson.helpers import RECORDED, gdal_layer, recorded, vertices
 
 pytestmark = pytest.mark.timeout(120)
 
