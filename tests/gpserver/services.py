@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from . import tasks as t
 from .catalog import ASYNC, DERIVED, IN, OUT, REQUIRED, SYNC, Param, Service, Task, TaskFunc
+from .limited import limited_services
 
 
 def _schema(geometry_type: str | None, *more_fields: str) -> dict[str, Any]:
@@ -274,4 +276,5 @@ def build_services(max_job_seconds: float = 3600.0) -> dict[str, Service]:
                 "Spatial Analysis service (helperServices.analysis of the portal).",
                 uploads=True),
     ]
+    services += limited_services(service, sys.modules[__name__])
     return {s.name.lower(): s for s in services}
