@@ -40,7 +40,7 @@ from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
 from arcgis_gp.provider.parameters import LINEAR_UNITS
 from arcgis_gp.provider.provider import GpProvider
-from tests.qgis.provider.helpers import wait_until
+from tests.qgis.provider.helpers import registered, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -460,12 +460,7 @@ def test_refresh_algorithm_reloads_the_toolbox(qgis_processing: Any, gpserver_ur
 
     provider = make_provider(gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer",
                              tmp_path, fetch_missing=False)
-    registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
-    try:
+    with registered(provider):
         names = {a.name() for a in provider.algorithms()}
         assert "refreshconnections" in names
         assert "local_demo_analysissync_copyfeatures" not in names  # no cache yet
@@ -475,8 +470,6 @@ def test_refresh_algorithm_reloads_the_toolbox(qgis_processing: Any, gpserver_ur
                                     f"{tmp_path / 'local.json'}")
         assert "local_demo_analysissync_copyfeatures" in {a.name() for a in
                                                           provider.algorithms()}
-    finally:
-        registry.removeProvider(provider)
 
 
 def test_refresh_algorithm_fetches_off_the_gui_thread(qgis_processing: Any, gpserver_url: str,
@@ -492,17 +485,13 @@ def test_refresh_algorithm_fetches_off_the_gui_thread(qgis_processing: Any, gpse
 
     provider = make_provider(gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer",
                              tmp_path, fetch_missing=False)
-    registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
     reload_threads: list[bool] = []
-    provider.algorithmsLoaded.connect(
-        lambda: reload_threads.append(QThread.currentThread() == QCoreApplication.instance()
-                                      .thread()))
-    try:
-        algorithm = registry.algorithmById("arcgisgp:refreshconnections")
+    with registered(provider):
+        provider.algorithmsLoaded.connect(  # after the registry's own load
+            lambda: reload_threads.append(QThread.currentThread() == QCoreApplication.instance()
+                                          .thread()))
+        algorithm = QgsApplication.processingRegistry().algorithmById(
+            "arcgisgp:refreshconnections")
         assert not algorithm.flags() & QgsProcessingAlgorithm.Flag.FlagNoThreading
         context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
         task = QgsProcessingAlgRunnerTask(algorithm, {}, context, feedback)
@@ -514,8 +503,6 @@ def test_refresh_algorithm_fetches_off_the_gui_thread(qgis_processing: Any, gpse
         assert reload_threads == [True]  # reloaded once, on the main thread
         assert "local_demo_analysissync_copyfeatures" in {a.name() for a in
                                                           provider.algorithms()}
-    finally:
-        registry.removeProvider(provider)
 
 
 def test_skipped_services_are_logged_in_qgis_terms(gpserver_url: str, tmp_path: Path) -> None:
