@@ -8,18 +8,15 @@ import uuid
 import pytest
 import requests
 from qgis.core import (
-    QgsMapRendererSequentialJob,
-    QgsMapSettings,
     QgsRasterLayer,
     QgsRectangle,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor, QImage
 
 from tests.gpserver.client import Rest
 from tests.gpserver.mapservice import RESULT_COLOR
-from tests.qgis.gpserver.helpers import points, task
+from tests.qgis.gpserver.helpers import points, render, rgb, task
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -91,15 +88,5 @@ def test_qgis_renders_the_result_map_service(rest: Rest) -> None:
                            "arcgismapserver")
     assert layer.isValid(), layer.error().summary()
     assert layer.extent().contains(QgsRectangle(9.99, 49.99, 10.01, 50.01))
-    settings = QgsMapSettings()
-    settings.setLayers([layer])
-    settings.setDestinationCrs(layer.crs())
-    settings.setOutputSize(QSize(120, 120))
-    settings.setExtent(QgsRectangle(9.94, 49.94, 10.06, 50.06))
-    render = QgsMapRendererSequentialJob(settings)
-    render.start()
-    render.waitForFinished()
-    image = render.renderedImage()
-    centre = QColor(image.pixel(60, 60))
-    assert (centre.red(), centre.green(), centre.blue()) == (
-        RESULT_COLOR.red(), RESULT_COLOR.green(), RESULT_COLOR.blue())
+    image = render(layer, QgsRectangle(9.94, 49.94, 10.06, 50.06), 120)
+    assert rgb(image, 60, 60) == (RESULT_COLOR.red(), RESULT_COLOR.green(), RESULT_COLOR.blue())

@@ -16,18 +16,15 @@ from typing import Any
 import pytest
 from qgis.core import (
     QgsMapLayer,
-    QgsMapRendererSequentialJob,
-    QgsMapSettings,
     QgsProcessingContext,
     QgsProject,
     QgsRectangle,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QSize
-from qgis.PyQt.QtGui import QColor
 
 from arcgis_gp.provider.connections import ENV_VAR
 from arcgis_gp.provider.live_layers import LIVE_PREFIX, RESULT_MAP, result_map_url
+from tests.qgis.gpserver.helpers import render, rgb
 
 from .helpers import (
     RecordingFeedback,
@@ -147,16 +144,8 @@ def test_result_map_service_is_added_and_draws_the_results(provider: Any,
     job = next(t.split()[2] for t in feedback.texts("info") if t.startswith("Submitted job"))
     assert (f"{gpserver_url}/arcgis/rest/services/Demo/WebTool/MapServer/jobs/{job}"
             in layer.source())
-    settings = QgsMapSettings()
-    settings.setLayers([layer])
-    settings.setDestinationCrs(layer.crs())
-    settings.setOutputSize(QSize(100, 100))
-    settings.setExtent(QgsRectangle(9.95, 49.95, 10.05, 50.05))
-    render = QgsMapRendererSequentialJob(settings)
-    render.start()
-    render.waitForFinished()
-    centre = QColor(render.renderedImage().pixel(50, 50))
-    assert (centre.red(), centre.green(), centre.blue()) == RED
+    image = render(layer, QgsRectangle(9.95, 49.95, 10.05, 50.05), 100)
+    assert rgb(image, 50, 50) == RED
 
 
 def test_result_map_url_of_a_service_in_a_folder() -> None:
