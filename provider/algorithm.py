@@ -22,6 +22,8 @@ from qgis.PyQt.QtCore import QCoreApplication, QThread
 from ..gp_client import jobs
 from ..gp_client.errors import GPError, JobCancelledError, JobError
 from ..gp_client.model import ServiceDescription, TaskDescription
+from ..gp_client.names import ERROR_MESSAGE_TYPES, MSG_WARNING
+from ..gp_client.text import html_lines
 from . import notices
 from .clients import make_client
 from .connections import Connection, ConnectionStore
@@ -39,9 +41,6 @@ from .parameters import (
     output_skipped,
 )
 from .styling import style_when_loaded
-
-ERROR_TYPES = ("esriJobMessageTypeError", "esriJobMessageTypeAbort")
-WARNING_TYPES = ("esriJobMessageTypeWarning",)
 
 
 @dataclass(frozen=True)
@@ -334,11 +333,6 @@ def _esc(text: str) -> str:
     return html.escape(text or "", quote=False)
 
 
-# Esri descriptions often come from item metadata, as HTML (<DIV><P><SPAN>...).
-_BREAKS = re.compile(r"<\s*(br\s*/?|/p|/div|/li|/h[1-6]|/tr)\s*>", re.IGNORECASE)
-_HTML_TAG = re.compile(
-    r"</?(a|b|i|u|em|strong|span|div|p|br|font|ul|ol|li|dl|dt|dd|h[1-6]|table|thead|tbody|"
-    r"tr|td|th|code|pre|img|hr|sup|sub|blockquote|center|small|big)\b[^<>]*>", re.IGNORECASE)
 # Left in plain text, '<feature layer>' would vanish in the dialog (it renders the lines
 # as HTML paragraphs): such look-alike tags are shown with single angle quotes instead.
 _TAG_LIKE = re.compile(r"<([A-Za-z/][^<>]*)>")
@@ -346,9 +340,7 @@ _TAG_LIKE = re.compile(r"<([A-Za-z/][^<>]*)>")
 
 def plain_text(text: str) -> str:
     """Return text without HTML markup (task descriptions may hold some), one line a block."""
-    text = _HTML_TAG.sub("", _BREAKS.sub("\n", text))
-    lines = (" ".join(html.unescape(line).split()) for line in text.splitlines())
-    return "\n".join(_TAG_LIKE.sub("\u2039\\1\u203a", line) for line in lines if line)
+    return "\n".join(_TAG_LIKE.sub("\u2039\\1\u203a", line) for line in html_lines(text))
 
 
 def _mode(spec: TaskSpec) -> str:
@@ -384,9 +376,9 @@ def _report(feedback: QgsProcessingFeedback, message: Any) -> None:
     text = getattr(message, "description", None)
     if text is None:
         text = str(message)
-    if kind in ERROR_TYPES:
+    if kind in ERROR_MESSAGE_TYPES:
         feedback.reportError(text, False)
-    elif kind in WARNING_TYPES:
+    elif kind == MSG_WARNING:
         feedback.pushWarning(text)
     else:
         feedback.pushInfo(text)
