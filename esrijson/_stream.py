@@ -19,16 +19,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from .errors import EsriJsonSyntaxError
+
 CHUNK_CHARS = 1 << 20
 DESCEND_KEYS = frozenset({"featureSet", "value", "layers", "featureCollection"})
 WHITESPACE = " \t\n\r"
 
 _decoder = json.JSONDecoder()
 _raw_decode = _decoder.raw_decode
-
-
-class EsriJsonSyntaxError(ValueError):
-    """The file is not (even leniently) JSON; the message says where."""
 
 
 class JsonStream:

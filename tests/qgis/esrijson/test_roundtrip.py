@@ -25,7 +25,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
 
 from arcgis_gp.esrijson import reader, writer
-from arcgis_gp.esrijson.geometry import signed_area
+from arcgis_gp.esrijson.rings import signed_area
 from tests.qgis.esrijson.helpers import vertices
 
 pytestmark = pytest.mark.timeout(120)
