@@ -198,7 +198,7 @@ class DecodedFeatureSet:
 
     def __init__(self) -> None:
         self.fields = QgsFields()
-        self.wkb_type = QgsWkbTypes.NoGeometry
+        self.wkb_type = QgsWkbTypes.Type.NoGeometry
         self.crs = QgsCoordinateReferenceSystem()
         self.warnings: list[str] = []
         self.drawing_info: dict | None = None
