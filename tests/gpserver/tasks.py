@@ -92,7 +92,7 @@ def buffer_layer(
             ctx.message(f"Buffering in {utm.authid()} ({utm.description()}).")
     elif crs.isValid():
         distance = meters * QgsUnitTypes.fromUnitToUnitFactor(
-            QgsUnitTypes.DistanceMeters, crs.mapUnits()
+            QgsUnitTypes.DistanceUnit.DistanceMeters, crs.mapUnits()
         )
     if ctx:
         ctx.check()
@@ -310,7 +310,7 @@ def raster_to_scratch(ctx: JobContext, value: dict[str, Any]) -> dict[str, Any]:
         pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs(),
         QgsCoordinateTransformContext(),
     )
-    if error != QgsRasterFileWriter.NoError:
+    if error != QgsRasterFileWriter.WriterError.NoError:
         raise JobFailure(f"ERROR 999999: Writing the raster failed (code {int(error)}).")
     ctx.message(
         f"Raster {source.name}: {provider.xSize()} x {provider.ySize()} cells, "
