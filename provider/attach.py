@@ -34,6 +34,10 @@ _JOB_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 _SECRET_NAME = re.compile(r"(?i)(password|passwd|token|secret|api_?key|credential)")
 
 
+class UnknownJobError(JobDeletedError):
+    """The server does not know the job (never existed, another task's, or removed)."""
+
+
 def attach_parameter() -> QgsProcessingParameterDefinition:
     """Return the optional, advanced parameter naming a job to re-attach to."""
     definition = QgsProcessingParameterString(
@@ -101,7 +105,7 @@ def attach(client: Any, task_url: str, value: str) -> jobs.Job:
     except (ServerError, HTTPError) as err:
         code = getattr(err, "code", None) or getattr(err, "status", None)
         if code in (400, 404):
-            raise JobDeletedError(
+            raise UnknownJobError(
                 f"Job {job.job_id} is unknown to the server at {url}: it never existed there, "
                 "it belongs to another task, or the server has deleted it (servers remove old "
                 "jobs and their results). Nothing was submitted; run the task again to get a "

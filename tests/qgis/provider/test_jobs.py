@@ -8,10 +8,7 @@ for an unknown, deleted or foreign job.
 
 from __future__ import annotations
 
-import json
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +17,14 @@ import requests
 from qgis.core import QgsProcessingException, QgsVectorLayer
 
 from arcgis_gp.provider.attach import ATTACH_JOB
-from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.job_store import MAX_FINISHED, JobRecord, JobStore
 from arcgis_gp.provider.provider import GpProvider
 
-from .helpers import headless_store, registered
+from .helpers import POINTS, jobs_of, submit, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 
 ASYNC = "arcgisgp:local_demo_analysis_"
-SERVICE = "/arcgis/rest/services/Demo/Analysis/GPServer"
-POINTS = {"geometryType": "esriGeometryPoint", "spatialReference": {"wkid": 4326},
-          "fields": [{"name": "Name", "type": "esriFieldTypeString", "length": 20}],
-          "features": [{"geometry": {"x": 7.44, "y": 46.95}, "attributes": {"Name": "Bern"}},
-                       {"geometry": {"x": 6.63, "y": 46.52},
-                        "attributes": {"Name": "Lausanne"}}]}
 
 
 def record(n: int, *, status: str = "esriJobSucceeded", **changes: Any) -> JobRecord:
@@ -134,17 +124,6 @@ def test_unreadable_store_is_set_aside(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- the algorithm's records
-@pytest.fixture(scope="module")
-def provider(qgis_processing: Any, gpserver_url: str,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
-    """The provider, registered, with a connection 'local' to the reference server."""
-    provider = GpProvider(headless_store(local=gpserver_url + "/arcgis/rest/services"),
-                          DescriptionCache(tmp_path_factory.mktemp("cache")),
-                          fetch_missing=True)
-    with registered(provider):
-        yield provider
-
-
 def run(alg_id: str, params: dict) -> dict:
     """processing.run on the main thread."""
     import processing
@@ -152,30 +131,7 @@ def run(alg_id: str, params: dict) -> dict:
     return processing.run(alg_id, params)
 
 
-def submit(gpserver_url: str, task: str, **inputs: Any) -> str:
-    """Submit a job as another client would; return its URL."""
-    url = f"{gpserver_url}{SERVICE}/{task}"
-    data = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in inputs.items()}
-    answer = requests.post(url + "/submitJob", data={**data, "f": "json"}, timeout=30).json()
-    return f"{url}/jobs/{answer['jobId']}"
-
-
-def wait_for(job_url: str, status: str = "esriJobSucceeded", timeout: float = 60) -> None:
-    """Wait until the server says the job has that status."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if requests.get(job_url, params={"f": "json"}, timeout=10).json()["jobStatus"] == status:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{job_url} never reached {status}")
-
-
-def jobs_of(gpserver: Any, task: str) -> int:
-    """How many jobs of a task the server has been given."""
-    return sum(1 for job in gpserver.jobs.all() if job.task.name == task)
-
-
-def test_a_submitted_job_is_recorded_with_its_end(provider: GpProvider, gpserver: Any) -> None:
+def test_a_submitted_job_is_recorded_with_its_end(jobs_provider: GpProvider, gpserver: Any) -> None:
     result = run(ASYNC + "sleep", {"Seconds": 0.3})
     assert result["Slept"] == pytest.approx(0.3)
     mine = [r for r in JobStore().all() if r.task_url.endswith("/Demo/Analysis/GPServer/Sleep")
@@ -190,7 +146,7 @@ def test_a_submitted_job_is_recorded_with_its_end(provider: GpProvider, gpserver
     assert gpserver.jobs.get(latest.job_id) is not None
 
 
-def test_attach_waits_for_the_job_and_submits_nothing(provider: GpProvider,
+def test_attach_waits_for_the_job_and_submits_nothing(jobs_provider: GpProvider,
                                                       gpserver: Any) -> None:
     job_url = submit(gpserver.url, "Sleep", Seconds=1.5)
     before = jobs_of(gpserver, "Sleep")
@@ -202,7 +158,7 @@ def test_attach_waits_for_the_job_and_submits_nothing(provider: GpProvider,
     assert stored is not None and stored.status == "esriJobSucceeded"
 
 
-def test_attach_needs_none_of_the_required_inputs(provider: GpProvider, gpserver: Any,
+def test_attach_needs_none_of_the_required_inputs(jobs_provider: GpProvider, gpserver: Any,
                                                   tmp_path: Path) -> None:
     job_url = submit(gpserver.url, "BufferFeatures", Input_Features=POINTS,
                      Distance={"distance": 1000, "units": "esriMeters"})
@@ -226,7 +182,7 @@ def test_attach_needs_none_of_the_required_inputs(provider: GpProvider, gpserver
     assert jobs_of(gpserver, "BufferFeatures") == before
 
 
-def test_attach_to_a_job_of_another_task_is_refused(provider: GpProvider,
+def test_attach_to_a_job_of_another_task_is_refused(jobs_provider: GpProvider,
                                                     gpserver: Any) -> None:
     job_url = submit(gpserver.url, "Sleep", Seconds=0.1)
     job_id = job_url.rsplit("/", 1)[1]
@@ -240,7 +196,7 @@ def test_attach_to_a_job_of_another_task_is_refused(provider: GpProvider,
     assert f"Job {job_id} is unknown to the server" in str(caught.value)
 
 
-def test_attach_to_an_unknown_or_deleted_job_says_so(provider: GpProvider,
+def test_attach_to_an_unknown_or_deleted_job_says_so(jobs_provider: GpProvider,
                                                      gpserver: Any) -> None:
     with pytest.raises(QgsProcessingException) as caught:
         run(ASYNC + "sleep", {ATTACH_JOB: "jnosuchjob0"})
@@ -257,7 +213,7 @@ def test_attach_to_an_unknown_or_deleted_job_says_so(provider: GpProvider,
     assert "'not a job!' is neither a job id nor a job URL of task Sleep" in str(caught.value)
 
 
-def test_synchronous_tasks_have_no_attach_parameter(provider: GpProvider) -> None:
+def test_synchronous_tasks_have_no_attach_parameter(jobs_provider: GpProvider) -> None:
     from qgis.core import QgsApplication
 
     registry = QgsApplication.processingRegistry()
