@@ -48,7 +48,9 @@ def attach_parameter() -> QgsProcessingParameterDefinition:
         "Leave empty to submit a new job. Give the id or URL of a job of this task (from the "
         "'ArcGIS GP jobs' panel or the log of an earlier run) to take that job's results "
         "instead: nothing is submitted, the task's inputs are not needed, and the run waits "
-        "for the job and writes its results into the outputs given.")
+        "for the job and writes its results into the outputs given. (qgis_process and the "
+        "toolbox dialog check the mandatory inputs themselves before the algorithm can: name "
+        "them there with any value, e.g. Input_Features= on the command line; it is not used.)")
     return definition
 
 
