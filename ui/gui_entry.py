@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
+
+from ..provider.i18n import tr
 
 MENU = "&ArcGIS Geoprocessing"
 
@@ -29,10 +31,7 @@ class GuiEntry:
         self.jobs_action: Optional[QAction] = None
         self._toolbox_actions: list = []
 
-    @staticmethod
-    def tr(text: str) -> str:
-        """Translate a literal."""
-        return QCoreApplication.translate("ArcGisGp", text)
+    tr = staticmethod(tr)
 
     def add_to_gui(self) -> None:
         """Create the actions, put them in the menu, toolbar and toolbox; refresh in background."""
