@@ -24,7 +24,7 @@ from ..gp_client.errors import GPError, JobCancelledError, JobError
 from ..gp_client.model import ServiceDescription, TaskDescription
 from ..gp_client.names import ERROR_MESSAGE_TYPES, MSG_WARNING
 from ..gp_client.text import html_lines
-from . import notices
+from . import attach, notices
 from .clients import make_client
 from .connections import Connection, ConnectionStore
 from .explain import explain_error
@@ -161,10 +161,14 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                 output = handler.output(p)
                 if output is not None:
                     self.addOutput(output)
+        if _is_async(self._spec):
+            self.addParameter(attach.attach_parameter())
 
     def checkParameterValues(self, parameters: dict, context: QgsProcessingContext
                              ) -> tuple[bool, str]:
         """Check the values as processAlgorithm will take them (see normalized_parameters)."""
+        if attach.requested(parameters):  # re-attaching: the task's inputs are not needed
+            return attach.check_values(self, self.normalized_parameters(parameters), context)
         return super().checkParameterValues(self.normalized_parameters(parameters), context)
 
     def normalized_parameters(self, parameters: dict) -> dict:
@@ -217,7 +221,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         )
         try:
             inputs = {}
-            for p in spec.task.inputs:
+            for p in ([] if attach.requested(parameters) else spec.task.inputs):
                 value = gp_type(p.data_type).to_wire(p, env)
                 if value is not MISSING:
                     inputs[p.name] = value
@@ -262,9 +266,15 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             for message in result.messages:
                 _report(feedback, message)
             return dict(result.outputs)
-        job = jobs.submit(client, url, inputs, context=context_sr, current_version=version,
-                          task=spec.task)
-        feedback.pushInfo(f"Submitted job {job.job_id} to {url}")
+        attach_to = attach.requested(env.parameters)
+        if attach_to:
+            job = attach.attach(client, url, attach_to)
+            feedback.pushInfo(f"Attached to job {job.job_id} at {url} (nothing submitted)")
+        else:
+            job = jobs.submit(client, url, inputs, context=context_sr, current_version=version,
+                              task=spec.task)
+            feedback.pushInfo(f"Submitted job {job.job_id} to {url}")
+        attach.record_job(self, job, env.parameters)
         lock = threading.Lock()
 
         def should_cancel() -> bool:
@@ -290,6 +300,8 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             if feedback.isCanceled():
                 feedback.reportError(f"Cancelled job {job.job_id} on the server.", False)
             raise
+        finally:
+            attach.record_status(job)
         if feedback.isCanceled():
             raise JobCancelledError(f"job {job.job_id} cancelled", job_id=job.job_id)
         feedback.setProgress(100)
