@@ -16,9 +16,21 @@ from contextlib import contextmanager
 from typing import Any, Callable
 
 import requests
-from qgis.core import QgsApplication, QgsAuthMethodConfig
+from qgis.core import (
+    QgsApplication,
+    QgsAuthMethodConfig,
+    QgsFeature,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProject,
+    QgsVectorLayer,
+)
 from qgis.PyQt.QtCore import QCoreApplication
 
+from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
 from arcgis_gp.provider.provider import GpProvider
 
@@ -145,3 +157,90 @@ def wait_for(job_url: str, status: str = "esriJobSucceeded", timeout: float = 60
 def jobs_of(gpserver: Any, task: str) -> int:
     """How many jobs of a task the server has been given."""
     return sum(1 for job in gpserver.jobs.all() if job.task.name == task)
+
+
+# ---------------------------------------------------------------- runs (feedback, layers)
+class RecordingFeedback(QgsProcessingFeedback):
+    """Keeps what the algorithm reported, with its severity."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[str, str]] = []
+        self.progress: list[float] = []
+        self.progressChanged.connect(self.progress.append)
+
+    def pushInfo(self, info: str) -> None:
+        """Record an informative line."""
+        self.lines.append(("info", info))
+        super().pushInfo(info)
+
+    def pushWarning(self, warning: str) -> None:
+        """Record a warning."""
+        self.lines.append(("warning", warning))
+        super().pushWarning(warning)
+
+    def reportError(self, error: str, fatalError: bool = False) -> None:
+        """Record an error."""
+        self.lines.append(("error", error))
+        super().reportError(error, fatalError)
+
+    def texts(self, kind: str | None = None) -> list[str]:
+        """The recorded lines (of one kind)."""
+        return [t for k, t in self.lines if kind is None or k == kind]
+
+
+def point_layer(points: list[tuple[float, float, str]], crs: str = "EPSG:4326"
+                ) -> QgsVectorLayer:
+    """A memory layer of named points."""
+    layer = QgsVectorLayer(f"Point?crs={crs}&field=Name:string(20)&field=Rank:integer",
+                           "points", "memory")
+    features = []
+    for rank, (x, y, name) in enumerate(points):
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes([name, rank])
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def run_in_task(alg_id: str, params: dict, feedback: QgsProcessingFeedback,
+                on_started: Callable[[], None] | None = None,
+                ) -> tuple[bool, dict, QgsProcessingAlgRunnerTask]:
+    """Run as the toolbox does: QgsProcessingAlgRunnerTask on the task manager."""
+    alg = QgsApplication.processingRegistry().createAlgorithmById(alg_id)
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
+    outcome: dict[str, Any] = {}
+    task.executed.connect(lambda ok, results: outcome.update(ok=ok, results=results))
+    QgsApplication.taskManager().addTask(task)
+    if on_started is not None:
+        on_started()
+    assert wait_until(lambda: "ok" in outcome, 120), "the task never finished"
+    return outcome["ok"], outcome["results"], task
+
+
+def job_id_from(feedback: RecordingFeedback) -> str:
+    """The job id the algorithm reported when it submitted the job."""
+    for text in feedback.texts("info"):
+        if text.startswith("Submitted job "):
+            return text.split()[2]
+    raise AssertionError(f"no job was submitted: {feedback.lines}")
+
+
+@contextmanager
+def serving_provider(cache_dir: Any, **urls: str) -> Iterator[GpProvider]:
+    """A provider with headless connections ``name=url``, registered while inside."""
+    provider = GpProvider(headless_store(**urls), DescriptionCache(cache_dir),
+                          fetch_missing=True)
+    with registered(provider):
+        yield provider
+
+
+def run(alg_id: str, params: dict, feedback: QgsProcessingFeedback | None = None) -> dict:
+    """processing.run on the main thread."""
+    import processing
+
+    return processing.run(alg_id, params, feedback=feedback or RecordingFeedback())
