@@ -95,7 +95,7 @@ def buffer_layer(
         )
         back_to = crs
         distance = meters * QgsUnitTypes.fromUnitToUnitFactor(
-            QgsUnitTypes.DistanceMeters, process.mapUnits()
+            QgsUnitTypes.DistanceUnit.DistanceMeters, process.mapUnits()
         )
         if ctx:
             ctx.message(f"Buffering in the processing CRS {process.authid()}.")

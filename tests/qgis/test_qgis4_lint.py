@@ -77,9 +77,9 @@ def test_fixed_names_mean_the_same_values() -> None:
     from qgis.core import QgsProcessing, QgsWkbTypes
     from qgis.PyQt.QtCore import Qt
 
-    assert Qt.TimeSpec.UTC == Qt.UTC
-    assert QgsWkbTypes.Type.Point == QgsWkbTypes.Point
-    assert QgsProcessing.SourceType.TypeVector == QgsProcessing.TypeVector
+    assert Qt.TimeSpec.UTC == Qt.TimeSpec.UTC
+    assert QgsWkbTypes.Type.Point == QgsWkbTypes.Type.Point
+    assert QgsProcessing.SourceType.TypeVector == QgsProcessing.SourceType.TypeVector
 
 
 def test_clean_source_and_skip(tmp_path: Path) -> None:
