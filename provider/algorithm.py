@@ -22,7 +22,9 @@ from qgis.PyQt.QtCore import QCoreApplication, QThread
 from ..gp_client import jobs
 from ..gp_client.errors import GPError, JobCancelledError, JobError
 from ..gp_client.model import ServiceDescription, TaskDescription
-from . import notices
+from ..gp_client.names import ERROR_MESSAGE_TYPES, MSG_WARNING
+from ..gp_client.text import html_lines
+from . import attach, notices
 from .clients import make_client
 from .connections import Connection, ConnectionStore
 from .explain import explain_error
@@ -43,9 +45,6 @@ from .split_run import SplitPlan, run_split
 from .styling import style_when_loaded
 from .transfer_limit import LimitInfo, input_feature_count
 from .transfer_limit import check as check_transfer_limit
-
-ERROR_TYPES = ("esriJobMessageTypeError", "esriJobMessageTypeAbort")
-WARNING_TYPES = ("esriJobMessageTypeWarning",)
 
 
 @dataclass(frozen=True)
@@ -166,6 +165,8 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                 output = handler.output(p)
                 if output is not None:
                     self.addOutput(output)
+        if _is_async(self._spec):
+            self.addParameter(attach.attach_parameter())
         for definition in option_parameters(self._spec.service, task):
             self.addParameter(definition)
         for output in live_outputs(self._spec.service, task):
@@ -174,6 +175,8 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
     def checkParameterValues(self, parameters: dict, context: QgsProcessingContext
                              ) -> tuple[bool, str]:
         """Check the values as processAlgorithm will take them (see normalized_parameters)."""
+        if attach.requested(parameters):  # re-attaching: the task's inputs are not needed
+            return attach.check_values(self, self.normalized_parameters(parameters), context)
         return super().checkParameterValues(self.normalized_parameters(parameters), context)
 
     def normalized_parameters(self, parameters: dict) -> dict:
@@ -211,7 +214,8 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         os.makedirs(work_dir, exist_ok=True)
         uploaded: list[str] = []
         options = RunOptions.read(self, parameters, context)
-        plan = SplitPlan.for_run(spec.task, options)
+        # a re-attached job was split (or not) when it was submitted
+        plan = None if attach.requested(parameters) else SplitPlan.for_run(spec.task, options)
         submitted: list[str] = []  # the ids of this run's jobs
 
         def upload(path: str) -> str:
@@ -229,7 +233,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         )
         try:
             inputs = {}
-            for p in spec.task.inputs:
+            for p in ([] if attach.requested(parameters) else spec.task.inputs):
                 if plan is not None and p.name == plan.param.name:
                     plan.read_input(env)
                     continue
@@ -289,9 +293,15 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             for message in result.messages:
                 _report(feedback, message)
             return dict(result.outputs)
-        job = jobs.submit(client, url, inputs, context=context_sr, current_version=version,
-                          task=spec.task)
-        feedback.pushInfo(f"Submitted job {job.job_id} to {url}")
+        attach_to = attach.requested(env.parameters)
+        if attach_to:
+            job = attach.attach(client, url, attach_to)
+            feedback.pushInfo(f"Attached to job {job.job_id} at {url} (nothing submitted)")
+        else:
+            job = jobs.submit(client, url, inputs, context=context_sr, current_version=version,
+                              task=spec.task)
+            feedback.pushInfo(f"Submitted job {job.job_id} to {url}")
+        attach.record_job(self, job, env.parameters)
         submitted.append(job.job_id)
         lock = threading.Lock()
 
@@ -318,6 +328,8 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             if feedback.isCanceled():
                 feedback.reportError(f"Cancelled job {job.job_id} on the server.", False)
             raise
+        finally:
+            attach.record_status(job)
         if feedback.isCanceled():
             raise JobCancelledError(f"job {job.job_id} cancelled", job_id=job.job_id)
         feedback.setProgress(100)
@@ -361,11 +373,6 @@ def _esc(text: str) -> str:
     return html.escape(text or "", quote=False)
 
 
-# Esri descriptions often come from item metadata, as HTML (<DIV><P><SPAN>...).
-_BREAKS = re.compile(r"<\s*(br\s*/?|/p|/div|/li|/h[1-6]|/tr)\s*>", re.IGNORECASE)
-_HTML_TAG = re.compile(
-    r"</?(a|b|i|u|em|strong|span|div|p|br|font|ul|ol|li|dl|dt|dd|h[1-6]|table|thead|tbody|"
-    r"tr|td|th|code|pre|img|hr|sup|sub|blockquote|center|small|big)\b[^<>]*>", re.IGNORECASE)
 # Left in plain text, '<feature layer>' would vanish in the dialog (it renders the lines
 # as HTML paragraphs): such look-alike tags are shown with single angle quotes instead.
 _TAG_LIKE = re.compile(r"<([A-Za-z/][^<>]*)>")
@@ -373,9 +380,7 @@ _TAG_LIKE = re.compile(r"<([A-Za-z/][^<>]*)>")
 
 def plain_text(text: str) -> str:
     """Return text without HTML markup (task descriptions may hold some), one line a block."""
-    text = _HTML_TAG.sub("", _BREAKS.sub("\n", text))
-    lines = (" ".join(html.unescape(line).split()) for line in text.splitlines())
-    return "\n".join(_TAG_LIKE.sub("\u2039\\1\u203a", line) for line in lines if line)
+    return "\n".join(_TAG_LIKE.sub("\u2039\\1\u203a", line) for line in html_lines(text))
 
 
 def _mode(spec: TaskSpec) -> str:
@@ -405,9 +410,9 @@ def _report(feedback: QgsProcessingFeedback, message: Any) -> None:
     text = getattr(message, "description", None)
     if text is None:
         text = str(message)
-    if kind in ERROR_TYPES:
+    if kind in ERROR_MESSAGE_TYPES:
         feedback.reportError(text, False)
-    elif kind in WARNING_TYPES:
+    elif kind == MSG_WARNING:
         feedback.pushWarning(text)
     else:
         feedback.pushInfo(text)

@@ -95,7 +95,7 @@ def buffer_layer(
         )
         back_to = crs
         distance = meters * QgsUnitTypes.fromUnitToUnitFactor(
-            QgsUnitTypes.DistanceMeters, process.mapUnits()
+            QgsUnitTypes.DistanceUnit.DistanceMeters, process.mapUnits()
         )
         if ctx:
             ctx.message(f"Buffering in the processing CRS {process.authid()}.")
@@ -112,7 +112,7 @@ def buffer_layer(
             ctx.message(f"Buffering in {utm.authid()} ({utm.description()}).")
     elif crs.isValid():
         distance = meters * QgsUnitTypes.fromUnitToUnitFactor(
-            QgsUnitTypes.DistanceMeters, crs.mapUnits()
+            QgsUnitTypes.DistanceUnit.DistanceMeters, crs.mapUnits()
         )
     if ctx:
         ctx.check()
@@ -330,7 +330,7 @@ def raster_to_scratch(ctx: JobContext, value: dict[str, Any]) -> dict[str, Any]:
         pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs(),
         QgsCoordinateTransformContext(),
     )
-    if error != QgsRasterFileWriter.NoError:
+    if error != QgsRasterFileWriter.WriterError.NoError:
         raise JobFailure(f"ERROR 999999: Writing the raster failed (code {int(error)}).")
     ctx.message(
         f"Raster {source.name}: {provider.xSize()} x {provider.ySize()} cells, "

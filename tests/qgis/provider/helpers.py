@@ -127,6 +127,39 @@ def demo_token(gpserver_url: str) -> str:
     }).json()["token"]
 
 
+# ---------------------------------------------------------------- jobs (test_jobs*, the dock)
+SERVICE = "/arcgis/rest/services/Demo/Analysis/GPServer"
+POINTS = {"geometryType": "esriGeometryPoint", "spatialReference": {"wkid": 4326},
+          "fields": [{"name": "Name", "type": "esriFieldTypeString", "length": 20}],
+          "features": [{"geometry": {"x": 7.44, "y": 46.95}, "attributes": {"Name": "Bern"}},
+                       {"geometry": {"x": 6.63, "y": 46.52},
+                        "attributes": {"Name": "Lausanne"}}]}
+
+
+def submit(gpserver_url: str, task: str, **inputs: Any) -> str:
+    """Submit a job as another client would; return its URL."""
+    url = f"{gpserver_url}{SERVICE}/{task}"
+    data = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in inputs.items()}
+    answer = requests.post(url + "/submitJob", data={**data, "f": "json"}, timeout=30).json()
+    return f"{url}/jobs/{answer['jobId']}"
+
+
+def wait_for(job_url: str, status: str = "esriJobSucceeded", timeout: float = 60) -> None:
+    """Wait until the server says the job has that status."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if requests.get(job_url, params={"f": "json"}, timeout=10).json()["jobStatus"] == status:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{job_url} never reached {status}")
+
+
+def jobs_of(gpserver: Any, task: str) -> int:
+    """How many jobs of a task the server has been given."""
+    return sum(1 for job in gpserver.jobs.all() if job.task.name == task)
+
+
+# ---------------------------------------------------------------- runs (feedback, layers)
 class RecordingFeedback(QgsProcessingFeedback):
     """Keeps what the algorithm reported, with its severity."""
 

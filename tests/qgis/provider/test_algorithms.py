@@ -35,10 +35,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
+from arcgis_gp.gp_client.values import LINEAR_UNITS
 from arcgis_gp.provider.algorithm import GpTaskAlgorithm, plain_text
 from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
-from arcgis_gp.provider.parameters import LINEAR_UNITS
 from arcgis_gp.provider.provider import GpProvider
 from tests.qgis.provider.helpers import registered, wait_until
 
