@@ -6,7 +6,7 @@ import mimetypes
 import re
 from typing import Any, Callable
 
-from . import mapservice, portal
+from . import mapservice, portal, portal_items
 from .catalog import ASYNC, CURRENT_VERSION, FULL_VERSION, SYNC, Param, Service, Task
 from .errors import RestError, bad_request, not_found, token_required
 from .features import ensure_not_found, hosted_key
@@ -23,7 +23,7 @@ JOB = TASK + r"/jobs/(?P<job>[^/]+)"
 HOSTED = r"/hosted/arcgis/rest/services/(?P<name>[^/]+)"
 
 # Modules whose handlers are plain functions taking the server first: handler(gp, req, ...)
-_GP_HANDLER_MODULES = {portal.__name__, mapservice.__name__}
+_GP_HANDLER_MODULES = {portal.__name__, mapservice.__name__, portal_items.__name__}
 
 # How a task runs -> (the execution type it needs, the operation for the other type).
 _OPERATIONS = {"execute": (SYNC, "submitJob"), "submitJob": (ASYNC, "execute")}
@@ -63,6 +63,7 @@ class Router:
             (HOSTED + r"/FeatureServer/(?P<layer>\d+)", self.hosted_layer),
             (HOSTED + r"/FeatureServer/(?P<layer>\d+)/query", self.hosted_query),
             *mapservice.routes(),
+            *portal_items.routes(),
             (r"/portal/sharing/rest", portal.root),
             (r"/portal/sharing/rest/info", portal.info),
             (r"/portal/sharing/rest/generateToken", portal.generate_token),
