@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 from qgis.core import QgsProcessingFeatureSourceDefinition, QgsProject, QgsVectorLayer
 
-from .helpers import RecordingFeedback, job_id_from, run, serving_provider
+from .helpers import RecordingFeedback, job_id_from, run
 
 pytestmark = pytest.mark.timeout(120)
 
 COPY = "arcgisgp:local_demo_analysis_copyfeatures"
 BIG_TOWNS = ["San Bernardino", "Riverside", "Temecula"]  # Population > 100000
-
-
-@pytest.fixture(scope="module")
-def provider(qgis_processing: Any, gpserver_url: str,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Connection 'local' to the reference server's services."""
-    with serving_provider(tmp_path_factory.mktemp("cache"),
-                          local=gpserver_url + "/arcgis/rest/services") as provider:
-        yield provider
 
 
 def towns_layer(root: str) -> QgsVectorLayer:
@@ -50,7 +40,7 @@ def names(result: dict) -> list[str]:
     return sorted(f["Name"] for f in layer.getFeatures())
 
 
-def test_layer_on_the_same_server_goes_as_its_url(provider: Any, gpserver_url: str) -> None:
+def test_layer_on_the_same_server_goes_as_its_url(jobs_provider: Any, gpserver_url: str) -> None:
     """The server reads the six towns itself: nothing copied."""
     feedback = RecordingFeedback()
     layer = towns_layer(gpserver_url)
@@ -61,7 +51,7 @@ def test_layer_on_the_same_server_goes_as_its_url(provider: Any, gpserver_url: s
     assert any("reads the layer itself" in t for t in feedback.texts("info"))
 
 
-def test_subset_string_goes_as_the_filter(provider: Any, gpserver_url: str) -> None:
+def test_subset_string_goes_as_the_filter(jobs_provider: Any, gpserver_url: str) -> None:
     """The provider's subset string (the service's where clause) becomes the filter.
 
     QGIS 3.22's ArcGIS feature server provider has no subset strings (newer ones have):
@@ -79,7 +69,7 @@ def test_subset_string_goes_as_the_filter(provider: Any, gpserver_url: str) -> N
     assert names(result) == sorted(BIG_TOWNS)
 
 
-def test_a_copy_when_asked(provider: Any, gpserver_url: str) -> None:
+def test_a_copy_when_asked(jobs_provider: Any, gpserver_url: str) -> None:
     """ARCGISGP_COPY_INPUTS: the (filtered) features themselves go out."""
     feedback = RecordingFeedback()
     result = run(COPY, {"Input_Features": towns_layer(gpserver_url),
@@ -90,7 +80,7 @@ def test_a_copy_when_asked(provider: Any, gpserver_url: str) -> None:
     assert len(names(result)) == 6
 
 
-def test_a_selection_is_copied(provider: Any, gpserver_url: str) -> None:
+def test_a_selection_is_copied(jobs_provider: Any, gpserver_url: str) -> None:
     """Selected features only: the selection can only be told by copying it."""
     layer = towns_layer(gpserver_url)
     layer.selectByExpression("Name = 'Barstow'")
@@ -101,7 +91,7 @@ def test_a_selection_is_copied(provider: Any, gpserver_url: str) -> None:
     assert names(result) == ["Barstow"]
 
 
-def test_a_layer_of_another_server_is_copied(provider: Any, gpserver_url: str) -> None:
+def test_a_layer_of_another_server_is_copied(jobs_provider: Any, gpserver_url: str) -> None:
     """Another origin (localhost for 127.0.0.1): the task's server may not reach it."""
     other = gpserver_url.replace("127.0.0.1", "localhost")
     feedback = RecordingFeedback()
