@@ -84,8 +84,11 @@ class GPClient:
     def call_json(self, method: str, url: str, *, params: Optional[dict] = None,
                   data: Optional[dict] = None, files: Optional[dict] = None,
                   authenticate: bool = True, retry: Optional[bool] = None,
-                  timeout: Optional[float] = None) -> dict:
-        """Send one JSON request; ``retry`` defaults to True for GET and False otherwise."""
+                  timeout: Optional[float] = None, headers: Optional[dict] = None) -> dict:
+        """Send one JSON request; ``retry`` defaults to True for GET and False otherwise.
+
+        ``headers`` are sent as well (the auth strategy's win over them).
+        """
         method = method.upper()
         retry = (method == "GET") if retry is None else retry
         params = dict(params or {})
@@ -95,9 +98,10 @@ class GPClient:
         else:
             data.setdefault("f", "json")
 
-        def attempt(headers: dict) -> dict:
+        def attempt(signed: dict) -> dict:
             resp = self._send(method, url, params=params or None, data=data, files=files,
-                              headers=headers, timeout=timeout, retry=retry)
+                              headers={**(headers or {}), **signed}, timeout=timeout,
+                              retry=retry)
             return self._parse_json(resp, url)
 
         return self._signed(method, url, attempt, authenticate=authenticate, files=files)
@@ -414,9 +418,10 @@ class _TokenRequests:
         """GET ``url`` (f=json) without credentials."""
         return self._client.call_json("GET", url, authenticate=False)
 
-    def post_form(self, url: str, data: dict) -> dict:
+    def post_form(self, url: str, data: dict, referer: Optional[str] = None) -> dict:
         """POST a form to a token endpoint without other credentials (safe to repeat)."""
-        return self._client.call_json("POST", url, data=data, authenticate=False, retry=True)
+        return self._client.call_json("POST", url, data=data, authenticate=False, retry=True,
+                                      headers={"Referer": referer} if referer else None)
 
 
 def _scrub(exc: GPError, secrets: tuple[str, ...]) -> None:
