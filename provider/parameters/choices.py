@@ -16,14 +16,15 @@ from qgis.core import (
 from ...gp_client.model import ParameterDescription
 from .base import MISSING, GpType, RunEnv, finish, raw_value
 from .command_line import swallowed_by_qgis_process
+from .filters import value_list
 from .helptext import display_name
 
 UNITS_SUFFIX = "_units"
 
 
 def choices(p: ParameterDescription) -> list[str]:
-    """Return the task's choice list as the texts an enum offers (empty when none)."""
-    return [str(c) for c in p.choices]
+    """Return the task's choice list (or valueList filter) as an enum's texts (or [])."""
+    return [str(c) for c in p.choices] or list(value_list(p))
 
 
 def enum_parameter(p: ParameterDescription, options: Sequence[str],
