@@ -49,15 +49,7 @@ AREAL_UNITS = (
     "esriUnknownAreaUnits",
 )
 FILE_TYPES = frozenset({"GPDataFile", "GPRasterData", "GPRasterDataLayer"})
-FEATURE_TYPES = frozenset({"GPFeatureRecordSetLayer", "GPRecordSet"})
 MULTI_PREFIX = "GPMultiValue:"
-
-KNOWN_TYPES = frozenset({
-    "GPString", "GPBoolean", "GPLong", "GPDouble", "GPDate", "GPLinearUnit", "GPArealUnit",
-    "GPDataFile", "GPRasterData", "GPRasterDataLayer", "GPFeatureRecordSetLayer",
-    "GPRecordSet", "GPSpatialReference", "GPExtent", "GPEnvelope", "Field", "GPValueTable",
-    "GPComposite",
-})
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,12 @@ from qgis.core import (
     QgsProcessingProvider,
     QgsTask,
 )
+from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtGui import QIcon
 
 from ..gp_client.discovery import SkippedService
 from ..gp_client.model import ServiceDescription
+from ..gp_client.names import LOG_JOB_MESSAGE, LOG_SKIPPED_SERVICE, LOGGER_NAME
 from .algorithm import GpTaskAlgorithm, TaskSpec
 from .cache import DescriptionCache
 from .connections import SOURCE_ENVIRONMENT, Connection, ConnectionStore
@@ -50,17 +52,12 @@ ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "i
 class GpClientLogBridge(logging.Handler):
     """Forwards gp_client's log records (already free of secrets) to the QGIS message log."""
 
-    LOGGER_NAME = "arcgis_gp.gp_client"
-
-    # gp_client logs each job message too; algorithms already give those to the feedback.
-    # It logs each skipped service with gp_client's advice; the provider reports those
-    # itself, in QGIS's terms (explain.skipped_text).
-    JOB_MESSAGE_FORMAT = "Job %s: %s"
-    SKIPPED_SERVICE_FORMAT = "Skipping GP service %s: %s"
-
     def emit(self, record: logging.LogRecord) -> None:
         """Log one record under the plugin's tag."""
-        if record.msg in (self.JOB_MESSAGE_FORMAT, self.SKIPPED_SERVICE_FORMAT):
+        # gp_client logs each job message too; algorithms already give those to the
+        # feedback. It logs each skipped service with gp_client's advice; the provider
+        # reports those itself, in QGIS's terms (explain.skipped_text).
+        if record.msg in (LOG_JOB_MESSAGE, LOG_SKIPPED_SERVICE):
             return
         if record.levelno >= logging.ERROR:
             level = Qgis.MessageLevel.Critical
@@ -75,15 +72,18 @@ class GpClientLogBridge(logging.Handler):
 
     def attach(self) -> None:
         """Start forwarding."""
-        logging.getLogger(self.LOGGER_NAME).addHandler(self)
+        logging.getLogger(LOGGER_NAME).addHandler(self)
 
     def detach(self) -> None:
         """Stop forwarding."""
-        logging.getLogger(self.LOGGER_NAME).removeHandler(self)
+        logging.getLogger(LOGGER_NAME).removeHandler(self)
 
 
 class GpProvider(QgsProcessingProvider):
     """Processing provider holding the ArcGIS geoprocessing algorithms."""
+
+    # Emit from any thread to reload the algorithms on the provider's own (main) thread.
+    reload_requested = pyqtSignal()
 
     def __init__(
         self,
@@ -99,6 +99,7 @@ class GpProvider(QgsProcessingProvider):
         self._tasks: list[QgsTask] = []
         self.load_problems: list[str] = []
         self._log_bridge = GpClientLogBridge()
+        self.reload_requested.connect(self.refreshAlgorithms)
 
     def id(self) -> str:
         """Return the provider id used in algorithm ids (``arcgisgp:...``)."""

@@ -41,6 +41,7 @@ from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
 from arcgis_gp.provider.parameters.choices import unit_label
 from arcgis_gp.provider.provider import GpProvider
+from tests.qgis.provider.helpers import registered, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -209,7 +210,8 @@ def test_parameters_follow_the_task_descriptions(algorithms: dict, server_tasks:
 
 def test_buffer_features_parameters(algorithms: dict) -> None:
     alg = algorithms["local_demo_analysis_bufferfeatures"].create()
-    names = [d.name() for d in alg.parameterDefinitions()]
+    names = [d.name() for d in alg.parameterDefinitions()
+             if not d.name().startswith("ARCGISGP_")]  # ours, tested where they are made
     assert names == ["Input_Features", "Distance", "Distance_units", "Dissolve",
                      "Output_Features"]
     source = alg.parameterDefinition("Input_Features")
@@ -260,7 +262,8 @@ def test_create_instance_keeps_the_description(algorithms: dict) -> None:
     assert copy is not alg
     assert copy.spec is alg.spec
     assert copy.id() == "arcgisgp:local_demo_analysis_sleep"
-    assert [d.name() for d in copy.parameterDefinitions()] == ["Seconds", "Outcome"]
+    assert [d.name() for d in copy.parameterDefinitions()
+            if not d.name().startswith("ARCGISGP_")] == ["Seconds", "Outcome"]
 
 
 # ---------------------------------------------------------------- cache, down, odd descriptions
@@ -460,12 +463,7 @@ def test_refresh_algorithm_reloads_the_toolbox(qgis_processing: Any, gpserver_ur
 
     provider = make_provider(gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer",
                              tmp_path, fetch_missing=False)
-    registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
-    try:
+    with registered(provider):
         names = {a.name() for a in provider.algorithms()}
         assert "refreshconnections" in names
         assert "local_demo_analysissync_copyfeatures" not in names  # no cache yet
@@ -475,8 +473,39 @@ def test_refresh_algorithm_reloads_the_toolbox(qgis_processing: Any, gpserver_ur
                                     f"{tmp_path / 'local.json'}")
         assert "local_demo_analysissync_copyfeatures" in {a.name() for a in
                                                           provider.algorithms()}
-    finally:
-        registry.removeProvider(provider)
+
+
+def test_refresh_algorithm_fetches_off_the_gui_thread(qgis_processing: Any, gpserver_url: str,
+                                                     tmp_path: Path) -> None:
+    """Run as the dialog runs it (a worker task): the toolbox reloads on the main thread."""
+    from qgis.core import (
+        QgsProcessingAlgorithm,
+        QgsProcessingAlgRunnerTask,
+        QgsProcessingContext,
+        QgsProcessingFeedback,
+    )
+    from qgis.PyQt.QtCore import QThread
+
+    provider = make_provider(gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer",
+                             tmp_path, fetch_missing=False)
+    reload_threads: list[bool] = []
+    with registered(provider):
+        provider.algorithmsLoaded.connect(  # after the registry's own load
+            lambda: reload_threads.append(QThread.currentThread() == QCoreApplication.instance()
+                                          .thread()))
+        algorithm = QgsApplication.processingRegistry().algorithmById(
+            "arcgisgp:refreshconnections")
+        assert not algorithm.flags() & QgsProcessingAlgorithm.Flag.FlagNoThreading
+        context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+        task = QgsProcessingAlgRunnerTask(algorithm, {}, context, feedback)
+        done: list[bool] = []
+        task.executed.connect(lambda ok, _results: done.append(ok))
+        QgsApplication.taskManager().addTask(task)
+        assert wait_until(lambda: bool(done) and bool(reload_threads), 60)
+        assert done == [True]
+        assert reload_threads == [True]  # reloaded once, on the main thread
+        assert "local_demo_analysissync_copyfeatures" in {a.name() for a in
+                                                          provider.algorithms()}
 
 
 def test_skipped_services_are_logged_in_qgis_terms(gpserver_url: str, tmp_path: Path) -> None:
