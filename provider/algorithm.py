@@ -34,6 +34,7 @@ from .parameters import (
     RunEnv,
     display_name,
     enum_from_names,
+    first_problem,
     gp_type,
     help_text,
     is_known,
@@ -174,7 +175,11 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         """Check the values as processAlgorithm will take them (see normalized_parameters)."""
         if attach.requested(parameters):  # re-attaching: the task's inputs are not needed
             return attach.check_values(self, self.normalized_parameters(parameters), context)
-        return super().checkParameterValues(self.normalized_parameters(parameters), context)
+        normalized = self.normalized_parameters(parameters)
+        problem = first_problem(self, self._spec.task, self._spec.service, normalized, context)
+        if problem:  # what the task description says, before Processing's generic checks
+            return False, problem
+        return super().checkParameterValues(normalized, context)
 
     def normalized_parameters(self, parameters: dict) -> dict:
         """Return the parameters as QGIS 3.22 takes them.

@@ -27,13 +27,12 @@ from qgis.core import (
 
 from arcgis_gp.gp_client.model import ServiceDescription, TaskDescription
 from arcgis_gp.provider.algorithm import GpTaskAlgorithm, TaskSpec
-from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import Connection
 from arcgis_gp.provider.parameters import RunEnv, gp_type
 from arcgis_gp.provider.provider import GpProvider
 from tests.paths import REAL_TASKS
 
-from .helpers import headless_store, registered
+from .helpers import serving_provider
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -217,11 +216,9 @@ def test_multivalue_members_carry_filters() -> None:
 @pytest.fixture(scope="module")
 def provider(qgis_processing: Any, gpserver_url: str,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
-    """The provider, registered, with a connection 'local' to the reference server."""
-    store = headless_store(local=gpserver_url + "/arcgis/rest/services")
-    provider = GpProvider(store, DescriptionCache(tmp_path_factory.mktemp("cache")),
-                          fetch_missing=True)
-    with registered(provider):
+    """The provider with a connection 'local' to the reference server."""
+    with serving_provider(tmp_path_factory.mktemp("cache"),
+                          local=gpserver_url + "/arcgis/rest/services") as provider:
         yield provider
 
 
