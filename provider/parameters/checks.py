@@ -27,6 +27,7 @@ from ..run_options import SPLIT
 from .choices import choices
 from .filters import TABLE, accepted_kinds, kinds_text, layer_kind, number_range
 from .helptext import display_name
+from .tables import column_label, table_rows
 
 # Fields ArcGIS's per-feature tools (Buffer, Feature To Point, Split Line...) write to link
 # each result back to its input feature. An output schema holding one says the task gives
@@ -112,19 +113,45 @@ def _float(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def outside(p: ParameterDescription, number: Any) -> str:
+    """Return why a number is outside the range filter of ``p`` ('' when it is inside)."""
+    minimum, maximum = number_range(p)
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        return ""
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        return (f"{number:g} is outside the range the service takes, "
+                f"{_range_text(minimum, maximum)}")
+    return ""
+
+
 def out_of_range(p: ParameterDescription, parameters: dict) -> str:
     """Return why a number (or a GPMultiValue's number) is outside the task's range."""
     if choices(p) or (member_type(p.data_type) or p.data_type) not in ("GPLong", "GPDouble"):
         return ""  # a value list is chosen from; a unit's range depends on its unit
-    minimum, maximum = number_range(p)
-    if minimum is None and maximum is None:
-        return ""
     for number in _numbers(parameters.get(p.name)):
-        if (minimum is not None and number < minimum) or \
-                (maximum is not None and number > maximum):
-            return (f"{display_name(p)} ({p.name}): {number:g} is outside the range the "
-                    f"service takes, {_range_text(minimum, maximum)}. Nothing was sent to "
-                    "the server.")
+        problem = outside(p, number)
+        if problem:
+            return f"{display_name(p)} ({p.name}): {problem}. Nothing was sent to the server."
+    return ""
+
+
+def table_problem(p: ParameterDescription, parameters: dict) -> str:
+    """Return why a value table's cells do not fit its columns or their ranges ('' if they do)."""
+    if p.data_type != "GPValueTable" or not p.members:
+        return ""
+    value = parameters.get(p.name)
+    if value is None or value == "" or value == []:
+        return ""
+    try:
+        rows = table_rows(p, value)
+    except ValueError as err:
+        return f"{display_name(p)} ({p.name}): {err}. Nothing was sent to the server."
+    for number, row in enumerate(rows, start=1):
+        for column, cell in zip(p.members, row):
+            problem = outside(column, cell)
+            if problem:
+                return (f"{display_name(p)} ({p.name}), row {number}, {column_label(column)}: "
+                        f"{problem}. Nothing was sent to the server.")
     return ""
 
 
@@ -191,7 +218,8 @@ def first_problem(alg: QgsProcessingAlgorithm, task: TaskDescription,
     for p in task.inputs:
         problem = (missing_required(alg, p, parameters)
                    or wrong_geometry(alg, p, parameters, context)
-                   or out_of_range(p, parameters))
+                   or out_of_range(p, parameters)
+                   or table_problem(p, parameters))
         if problem:
             return problem
     return over_transfer_limit(alg, task, service, parameters, context, split)

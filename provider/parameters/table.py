@@ -9,6 +9,7 @@ from .features import FeatureSetType
 from .files import FileType, RasterType
 from .multi import MultiValueType
 from .simple import BooleanType, CrsType, DateType, ExtentType, FieldType, NumberType, StringType
+from .tables import COMPOSITE, VALUE_TABLE
 
 TYPES: dict[str, GpType] = {
     "GPString": StringType(),
@@ -27,6 +28,8 @@ TYPES: dict[str, GpType] = {
     "GPExtent": ExtentType(),
     "GPEnvelope": ExtentType(),
     "Field": FieldType(),
+    "GPValueTable": VALUE_TABLE,
+    "GPComposite": COMPOSITE,
 }
 _RAW = RawJson()
 
