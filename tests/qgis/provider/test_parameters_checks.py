@@ -7,8 +7,6 @@ reference server counting every request to the task (none may arrive).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,28 +19,17 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from arcgis_gp.gp_client.model import ServiceDescription, TaskDescription
-from arcgis_gp.provider.algorithm import GpTaskAlgorithm, TaskSpec
-from arcgis_gp.provider.connections import Connection
+from arcgis_gp.gp_client.model import TaskDescription
+from arcgis_gp.provider.algorithm import GpTaskAlgorithm
 from arcgis_gp.provider.parameters.checks import one_result_per_feature
 from arcgis_gp.provider.provider import GpProvider
-from tests.paths import REAL_TASKS
 
-from .helpers import jobs_of, point_layer, run, serving_provider
+from .helpers import algorithm_for, jobs_of, point_layer, recorded_task, run
 
 pytestmark = pytest.mark.timeout(120)
 
 ANALYSIS = "arcgisgp:local_demo_analysis_"
 SYNC = "arcgisgp:local_demo_analysissync_"
-
-
-@pytest.fixture(scope="module")
-def provider(qgis_processing: Any, gpserver_url: str,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
-    """The provider with a connection 'local' to the reference server."""
-    with serving_provider(tmp_path_factory.mktemp("cache"),
-                          local=gpserver_url + "/arcgis/rest/services") as provider:
-        yield provider
 
 
 @pytest.fixture()
@@ -76,7 +63,7 @@ def refused(alg_id: str, parameters: dict) -> str:
     return str(caught.value)
 
 
-def test_number_out_of_range(provider: GpProvider, requests_to: Any, gpserver: Any) -> None:
+def test_number_out_of_range(served_provider: GpProvider, requests_to: Any, gpserver: Any) -> None:
     sleep_requests = requests_to(r"/Sleep/")
     jobs_before = jobs_of(gpserver, "Sleep")
     text = refused(ANALYSIS + "sleep", {"Seconds": 7200})
@@ -97,7 +84,7 @@ def provider_algorithm(alg_id: str) -> GpTaskAlgorithm:
     return QgsApplication.processingRegistry().createAlgorithmById(alg_id)
 
 
-def test_a_table_where_features_are_expected(provider: GpProvider, requests_to: Any) -> None:
+def test_a_table_where_features_are_expected(served_provider: GpProvider, requests_to: Any) -> None:
     copy_requests = requests_to(r"/CopyFeatures/")
     table = layer("None", ["", ""], "plain table")
     text = refused(SYNC + "copyfeatures", {"Input_Features": table,
@@ -107,7 +94,7 @@ def test_a_table_where_features_are_expected(provider: GpProvider, requests_to: 
     assert copy_requests.hits == 0
 
 
-def test_a_required_input_left_empty(provider: GpProvider, requests_to: Any) -> None:
+def test_a_required_input_left_empty(served_provider: GpProvider, requests_to: Any) -> None:
     buffer_requests = requests_to(r"/BufferFeatures/")
     text = refused(ANALYSIS + "bufferfeatures", {"Distance": 5,
                                                  "Output_Features": "TEMPORARY_OUTPUT"})
@@ -119,7 +106,7 @@ def test_a_required_input_left_empty(provider: GpProvider, requests_to: Any) -> 
     assert ok, message
 
 
-def test_good_inputs_still_run(provider: GpProvider, requests_to: Any) -> None:
+def test_good_inputs_still_run(served_provider: GpProvider, requests_to: Any) -> None:
     copy_requests = requests_to(r"/CopyFeatures/execute")
     lines = layer("LineString?crs=EPSG:4326", ["LineString (0 0, 1 1)"], "lines")
     result = run(SYNC + "copyfeatures", {"Input_Features": lines,
@@ -153,14 +140,7 @@ def filtered_task(service_url: str, maximum_records: int = 1000) -> GpTaskAlgori
              "direction": "esriGPParameterDirectionOutput",
              "parameterType": "esriGPParameterTypeDerived"},
         ]}, url=service_url + "/ToPoints")
-    service = ServiceDescription.from_json(
-        {"currentVersion": 11.1, "executionType": "esriExecutionTypeAsynchronous",
-         "maximumRecords": maximum_records, "tasks": ["ToPoints"]}, url=service_url)
-    alg = GpTaskAlgorithm(TaskSpec(connection=Connection("local", service_url),
-                                   service=service.with_tasks((task,)), task=task,
-                                   name="topoints", group="g", group_id="g"))
-    alg.initAlgorithm()
-    return alg
+    return algorithm_for(task, service_url, maximumRecords=maximum_records)
 
 
 def check(alg: GpTaskAlgorithm, parameters: dict) -> tuple[bool, str]:
@@ -219,11 +199,7 @@ def test_more_features_than_one_result_may_hold(gpserver_url: str, requests_to: 
 
 def test_which_tasks_give_one_result_per_feature() -> None:
     """Esri's documented example publishes ORIG_FID in its output schema; others do not."""
-    def recorded(name: str) -> TaskDescription:
-        path = next((REAL_TASKS / "recorded").rglob(name))
-        return TaskDescription.from_json(json.loads(path.read_text(encoding="utf-8")))
-
-    example = recorded("gp-task.md.example1.FeatureFiltersLinePolygon.json")
+    example = recorded_task("gp-task.md.example1.FeatureFiltersLinePolygon.json")
     assert one_result_per_feature(example).name == "Input_Features"
-    assert one_result_per_feature(recorded("createbuffers.tool.json")) is None
-    assert one_result_per_feature(recorded("aggregatepoints.tool.json")) is None
+    assert one_result_per_feature(recorded_task("createbuffers.tool.json")) is None
+    assert one_result_per_feature(recorded_task("aggregatepoints.tool.json")) is None

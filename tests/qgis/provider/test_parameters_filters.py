@@ -7,17 +7,13 @@ has, on descriptions written here.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingContext,
-    QgsProcessingFeedback,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
@@ -25,14 +21,12 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from arcgis_gp.gp_client.model import ServiceDescription, TaskDescription
-from arcgis_gp.provider.algorithm import GpTaskAlgorithm, TaskSpec
-from arcgis_gp.provider.connections import Connection
-from arcgis_gp.provider.parameters import RunEnv, gp_type
+from arcgis_gp.gp_client.model import TaskDescription
+from arcgis_gp.provider.algorithm import GpTaskAlgorithm
 from arcgis_gp.provider.provider import GpProvider
 from tests.paths import REAL_TASKS
 
-from .helpers import serving_provider
+from .helpers import DESCRIBED_URL, algorithm_for, recorded_task, wire_value
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,27 +37,12 @@ ANY = QgsProcessing.SourceType.TypeVectorAnyGeometry
 # What each Esri geometry type is offered as (QGIS's point layers hold multipoints too).
 EXPECTED_KIND = {"esriGeometryPoint": POINT, "esriGeometryMultipoint": POINT,
                  "esriGeometryPolyline": LINE, "esriGeometryPolygon": POLYGON}
-SERVICE_URL = "https://gis.example/arcgis/rest/services/Real/GPServer"
 
 
 def real_tasks() -> list[tuple[str, TaskDescription]]:
     """Every recorded task description (file name, description)."""
     files = sorted((REAL_TASKS / "recorded").rglob("*.json"))
-    return [(f.name, TaskDescription.from_json(json.loads(f.read_text(encoding="utf-8")),
-                                               url=f"{SERVICE_URL}/{f.stem}")) for f in files]
-
-
-def algorithm_for(task: TaskDescription, service_url: str = SERVICE_URL) -> GpTaskAlgorithm:
-    """An initialised algorithm for a task description (no server needed to build it)."""
-    service = ServiceDescription.from_json(
-        {"currentVersion": 11.1, "executionType": task.execution_type
-         or "esriExecutionTypeAsynchronous", "tasks": [task.name]},
-        url=service_url).with_tasks((task,))
-    alg = GpTaskAlgorithm(TaskSpec(connection=Connection("Real", service_url), service=service,
-                                   task=task, name=task.name.lower(), group="g",
-                                   group_id="g"))
-    alg.initAlgorithm()
-    return alg
+    return [(f.name, recorded_task(f.name)) for f in files]
 
 
 def expected_layer_types(geometry_types: list[str]) -> list[int]:
@@ -111,7 +90,7 @@ def test_every_real_filter_is_applied() -> None:
 
 def real_task(file_stem: str) -> TaskDescription:
     """One recorded task by its file name without '.json'."""
-    return next(task for name, task in real_tasks() if name == file_stem + ".json")
+    return recorded_task(file_stem + ".json")
 
 
 def test_drive_time_areas_offer_point_layers_only() -> None:
@@ -149,16 +128,7 @@ def made_up(*params: dict) -> GpTaskAlgorithm:
     """An algorithm for a task with the given parameters."""
     return algorithm_for(TaskDescription.from_json(
         {"name": "MadeUp", "executionType": "esriExecutionTypeSynchronous",
-         "parameters": list(params)}, url=SERVICE_URL + "/MadeUp"))
-
-
-def wire(alg: GpTaskAlgorithm, name: str, parameters: dict) -> Any:
-    """The wire value of one input."""
-    env = RunEnv(algorithm=alg, parameters=alg.normalized_parameters(parameters),
-                 context=QgsProcessingContext(), feedback=QgsProcessingFeedback(), work_dir="",
-                 upload=lambda path: "", download=lambda url, folder: Path(folder))
-    p = alg.spec.task.parameter(name)
-    return gp_type(p.data_type).to_wire(p, env)
+         "parameters": list(params)}, url=DESCRIBED_URL + "/MadeUp"))
 
 
 def value_list(*values: Any) -> dict:
@@ -180,11 +150,11 @@ def test_value_lists_act_as_choice_lists() -> None:
     assert level.options() == ["5", "10", "20"] and level.defaultValue() == 1
     tags = alg.parameterDefinition("Tags")
     assert tags.allowMultiple() and tags.options() == ["a", "b", "c"]
-    assert wire(alg, "Mode", {"Mode": "Exact"}) == "Exact"
-    assert wire(alg, "Level", {"Level": 2}) == 20  # a number, as GPLong wants it
-    assert wire(alg, "Level", {"Level": "20"}) == 20  # by name
-    assert wire(alg, "Ratio", {"Ratio": 1}) == 1.5
-    assert wire(alg, "Tags", {"Tags": ["c", "a"]}) == ["c", "a"]
+    assert wire_value(alg, "Mode", {"Mode": "Exact"}) == "Exact"
+    assert wire_value(alg, "Level", {"Level": 2}) == 20  # a number, as GPLong wants it
+    assert wire_value(alg, "Level", {"Level": "20"}) == 20  # by name
+    assert wire_value(alg, "Ratio", {"Ratio": 1}) == 1.5
+    assert wire_value(alg, "Tags", {"Tags": ["c", "a"]}) == ["c", "a"]
 
 
 def test_file_filters_set_the_extensions(tmp_path: Path) -> None:
@@ -213,18 +183,9 @@ def test_multivalue_members_carry_filters() -> None:
     assert alg.parameterDefinition("Mixed").layerType() == ANY
 
 
-@pytest.fixture(scope="module")
-def provider(qgis_processing: Any, gpserver_url: str,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
-    """The provider with a connection 'local' to the reference server."""
-    with serving_provider(tmp_path_factory.mktemp("cache"),
-                          local=gpserver_url + "/arcgis/rest/services") as provider:
-        yield provider
-
-
-def test_reference_server_filters(provider: GpProvider) -> None:
+def test_reference_server_filters(served_provider: GpProvider) -> None:
     """The filters the reference server publishes reach the dialog's definitions."""
-    algorithms = {a.name(): a for a in provider.algorithms()}
+    algorithms = {a.name(): a for a in served_provider.algorithms()}
     copy = algorithms["local_demo_analysissync_copyfeatures"].create()
     # a point schema as default, every geometry allowed by the filter: the filter wins
     assert copy.parameterDefinition("Input_Features").dataTypes() == [ANY]

@@ -8,9 +8,7 @@ reference server's EchoAllTypes with the columns and members a real service publ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,57 +16,22 @@ from qgis.core import (
     QgsApplication,
     QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeedback,
     QgsProcessingParameterMatrix,
 )
 
-from arcgis_gp.gp_client.model import ServiceDescription, TaskDescription
-from arcgis_gp.provider.algorithm import GpTaskAlgorithm, TaskSpec
-from arcgis_gp.provider.connections import Connection
-from arcgis_gp.provider.parameters import RunEnv, gp_type
 from arcgis_gp.provider.provider import GpProvider
 from tests.paths import REAL_TASKS
 
-from .helpers import point_layer, run, serving_provider
+from .helpers import algorithm_for, point_layer, recorded_task, run, wire_value
 
 pytestmark = pytest.mark.timeout(120)
 
-SERVICE_URL = "https://gis.example/arcgis/rest/services/Real/GPServer"
-
-
-def recorded(name: str) -> TaskDescription:
-    """A recorded real task description."""
-    path = next((REAL_TASKS / "recorded").rglob(name))
-    return TaskDescription.from_json(json.loads(path.read_text(encoding="utf-8")),
-                                     url=f"{SERVICE_URL}/{path.stem}")
-
-
-def algorithm_for(task: TaskDescription, service_url: str = SERVICE_URL,
-                  execution: str = "esriExecutionTypeSynchronous") -> GpTaskAlgorithm:
-    """An initialised algorithm for a task description."""
-    service = ServiceDescription.from_json(
-        {"currentVersion": 11.1, "executionType": execution, "tasks": [task.name]},
-        url=service_url).with_tasks((task,))
-    alg = GpTaskAlgorithm(TaskSpec(connection=Connection("local", service_url),
-                                   service=service, task=task, name=task.name.lower(),
-                                   group="g", group_id="g"))
-    alg.initAlgorithm()
-    return alg
-
-
-def wire(alg: GpTaskAlgorithm, name: str, parameters: dict) -> Any:
-    """The wire value of one input."""
-    env = RunEnv(algorithm=alg, parameters=alg.normalized_parameters(parameters),
-                 context=QgsProcessingContext(), feedback=QgsProcessingFeedback(), work_dir="",
-                 upload=lambda path: "", download=lambda url, folder: Path(folder))
-    p = alg.spec.task.parameter(name)
-    return gp_type(p.data_type).to_wire(p, env)
 
 
 def test_every_real_value_table_is_a_matrix_and_composite_names_its_members() -> None:
     tables = composites = 0
     for path in sorted((REAL_TASKS / "recorded").rglob("*.json")):
-        task = recorded(path.name)
+        task = recorded_task(path.name)
         alg = algorithm_for(task)
         for p in task.inputs:
             definition = alg.parameterDefinition(p.name)
@@ -85,17 +48,17 @@ def test_every_real_value_table_is_a_matrix_and_composite_names_its_members() ->
 
 
 def test_composite_index_variables_as_rows() -> None:
-    alg = algorithm_for(recorded("calculatecompositeindex.tool.json"))
+    alg = algorithm_for(recorded_task("calculatecompositeindex.tool.json"))
     table = alg.parameterDefinition("inputVariables")
     assert table.headers() == ["field", "reverseVariable", "weight"]
     assert "field (GPString), reverseVariable (GPBoolean), weight (GPDouble)" in table.help()
     flat = ["HOUSEHOLDS", "false", "1.5", "POP", "true", "2", "", "", ""]
     rows = [["HOUSEHOLDS", False, 1.5], ["POP", True, 2.0]]
-    assert wire(alg, "inputVariables", {"inputVariables": flat}) == rows
+    assert wire_value(alg, "inputVariables", {"inputVariables": flat}) == rows
     # a script's rows, nested or as JSON, go as they are typed
-    assert wire(alg, "inputVariables", {"inputVariables": [["POP", True, 2]]}) == \
+    assert wire_value(alg, "inputVariables", {"inputVariables": [["POP", True, 2]]}) == \
         [["POP", True, 2.0]]
-    assert wire(alg, "inputVariables",
+    assert wire_value(alg, "inputVariables",
                 {"inputVariables": '[["HOUSEHOLDS", false, 1.5]]'}) == rows[:1]
     ok, message = alg.checkParameterValues(
         {"inputLayer": point_layer([(0, 0, "a")]), "inputVariables": ["POP", "true", "two"]},
@@ -106,11 +69,11 @@ def test_composite_index_variables_as_rows() -> None:
 
 def test_documented_value_table_with_ranged_columns() -> None:
     """Esri's example: a long and a double column, each with a range filter."""
-    alg = algorithm_for(recorded("gp-task.md.example2.filters.json"))
+    alg = algorithm_for(recorded_task("gp-task.md.example2.filters.json"))
     table = alg.parameterDefinition("Input_range_filters")
     assert table.headers() == ["input long column", "input double column"]
     assert table.defaultValue() == [567, -56756.567, -6567, 67886.678]
-    assert wire(alg, "Input_range_filters", {"Input_range_filters": ["5", "2.5"]}) == \
+    assert wire_value(alg, "Input_range_filters", {"Input_range_filters": ["5", "2.5"]}) == \
         [[5, 2.5]]
     ok, message = alg.checkParameterValues(
         {"Input_range_filters": ["5", "2.5", "100000", "0"]}, QgsProcessingContext())
@@ -123,34 +86,26 @@ def test_documented_value_table_with_ranged_columns() -> None:
 
 
 def test_composites_read_text_as_their_members() -> None:
-    alg = algorithm_for(recorded("geodesicviewshed_ra.tool.json"))
+    alg = algorithm_for(recorded_task("geodesicviewshed_ra.tool.json"))
     distance = alg.parameterDefinition("maximumViewingDistance")
     assert "Field or GPLinearUnit" in distance.help()
     assert "'30 Meters'" in distance.help()
-    assert wire(alg, "maximumViewingDistance", {"maximumViewingDistance": "30 Meters"}) == \
+    assert wire_value(alg, "maximumViewingDistance", {"maximumViewingDistance": "30 Meters"}) == \
         {"distance": 30.0, "units": "esriMeters"}
-    assert wire(alg, "maximumViewingDistance",
+    assert wire_value(alg, "maximumViewingDistance",
                 {"maximumViewingDistance": "2.5 kilometers"}) == \
         {"distance": 2.5, "units": "esriKilometers"}
-    assert wire(alg, "maximumViewingDistance", {"maximumViewingDistance": "VIEW_DIST"}) == \
+    assert wire_value(alg, "maximumViewingDistance", {"maximumViewingDistance": "VIEW_DIST"}) == \
         "VIEW_DIST"
-    assert wire(alg, "horizontalStartAngle", {"horizontalStartAngle": "45"}) == 45.0
-    assert wire(alg, "horizontalStartAngle", {"horizontalStartAngle": "AZIMUTH1"}) == "AZIMUTH1"
-    assert wire(alg, "horizontalStartAngle",
+    assert wire_value(alg, "horizontalStartAngle", {"horizontalStartAngle": "45"}) == 45.0
+    assert wire_value(alg, "horizontalStartAngle",
+                      {"horizontalStartAngle": "AZIMUTH1"}) == "AZIMUTH1"
+    assert wire_value(alg, "horizontalStartAngle",
                 {"horizontalStartAngle": '{"dataType": "GPDouble", "value": 10}'}) == \
         {"dataType": "GPDouble", "value": 10}
 
 
-@pytest.fixture(scope="module")
-def provider(qgis_processing: Any, gpserver_url: str,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
-    """The provider with a connection 'local' to the reference server."""
-    with serving_provider(tmp_path_factory.mktemp("cache"),
-                          local=gpserver_url + "/arcgis/rest/services") as provider:
-        yield provider
-
-
-def test_round_trip_through_the_reference_server(provider: GpProvider) -> None:
+def test_round_trip_through_the_reference_server(served_provider: GpProvider) -> None:
     """EchoAllTypes, described with columns and members as real services publish them."""
     echo = QgsApplication.processingRegistry().algorithmById(
         "arcgisgp:local_demo_analysissync_echoalltypes")

@@ -7,7 +7,6 @@ unit as a static value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from qgis.core import (
     QgsPointXY,
     QgsProcessing,
     QgsProcessingContext,
-    QgsProcessingFeedback,
     QgsProcessingModelAlgorithm,
     QgsProcessingModelChildAlgorithm,
     QgsProcessingModelChildParameterSource,
@@ -29,15 +27,13 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from arcgis_gp.gp_client.model import ServiceDescription, TaskDescription
+from arcgis_gp.gp_client.model import TaskDescription
 from arcgis_gp.gp_client.values import AREAL_UNITS, LINEAR_UNITS
-from arcgis_gp.provider.algorithm import GpTaskAlgorithm, TaskSpec
-from arcgis_gp.provider.connections import Connection
-from arcgis_gp.provider.parameters import RunEnv, gp_type
+from arcgis_gp.provider.algorithm import GpTaskAlgorithm
 from arcgis_gp.provider.parameters.choices import unit_label
 from arcgis_gp.provider.provider import GpProvider
 
-from .helpers import serving_provider
+from .helpers import algorithm_for, wire_value
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -69,26 +65,14 @@ def made_up_algorithm(default_units: str = "esriSquareMeters") -> GpTaskAlgorith
              "esriGPParameterDirectionInput", "parameterType": "esriGPParameterTypeRequired",
              "defaultValue": {"area": 2, "units": default_units}},
         ]}, url=url + "/Units")
-    service = ServiceDescription.from_json(
-        {"executionType": "esriExecutionTypeSynchronous", "tasks": ["Units"]},
-        url=url).with_tasks((task,))
-    alg = GpTaskAlgorithm(TaskSpec(connection=Connection("Units", url), service=service,
-                                   task=task, name="units", group="g", group_id="g"))
-    alg.initAlgorithm()
-    return alg
+    return algorithm_for(task, url)
 
 
 def wire_units(alg: GpTaskAlgorithm, parameters: dict) -> tuple[Any, Any]:
     """The wire values of Reach and Size once the algorithm normalised the parameters."""
-    context = QgsProcessingContext()
-    ok, message = alg.checkParameterValues(parameters, context)
+    ok, message = alg.checkParameterValues(parameters, QgsProcessingContext())
     assert ok, message
-    env = RunEnv(algorithm=alg, parameters=alg.normalized_parameters(parameters),
-                 context=context, feedback=QgsProcessingFeedback(), work_dir="",
-                 upload=lambda path: "", download=lambda url, folder: Path(folder))
-    task = alg.spec.task
-    return tuple(gp_type(task.parameter(n).data_type).to_wire(task.parameter(n), env)
-                 for n in ("Reach", "Size"))
+    return tuple(wire_value(alg, name, parameters) for name in ("Reach", "Size"))
 
 
 def test_unit_enums_offer_readable_names_with_the_task_default() -> None:
@@ -139,15 +123,6 @@ def test_an_unusual_task_default_is_offered_first() -> None:
         {"area": 2.0, "units": "esriSquareFurlongs"}
 
 
-@pytest.fixture(scope="module")
-def provider(qgis_processing: Any, gpserver_url: str,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
-    """The provider with a connection 'local' to the reference server."""
-    with serving_provider(tmp_path_factory.mktemp("cache"),
-                          local=gpserver_url + "/arcgis/rest/services") as provider:
-        yield provider
-
-
 def two_points() -> QgsVectorLayer:
     """Two points 20 km apart in Lambert-93, so that buffer areas are in square metres."""
     layer = QgsVectorLayer("Point?crs=EPSG:2154&field=Name:string(20)", "points", "memory")
@@ -172,7 +147,7 @@ KM_DISCS = 2 * 3.14159 * 1500 ** 2  # two discs of 1.5 km radius
 
 
 @pytest.mark.parametrize("units", ["Kilometers", "esriKilometers", 1])
-def test_processing_run_takes_every_unit_form(provider: GpProvider, units: Any) -> None:
+def test_processing_run_takes_every_unit_form(served_provider: GpProvider, units: Any) -> None:
     import processing
 
     result = processing.run(BUFFER, {
@@ -182,7 +157,7 @@ def test_processing_run_takes_every_unit_form(provider: GpProvider, units: Any) 
 
 
 @pytest.mark.parametrize("units", ["Kilometers", "esriKilometers", 1])
-def test_a_model_storing_the_unit_runs_it(provider: GpProvider, units: Any,
+def test_a_model_storing_the_unit_runs_it(served_provider: GpProvider, units: Any,
                                           tmp_path: Path) -> None:
     """A saved model keeps the unit as it was given (index or name) and runs it."""
     import processing
