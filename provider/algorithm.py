@@ -37,7 +37,6 @@ from .parameters import (
     first_problem,
     gp_type,
     help_text,
-    is_known,
     output_skipped,
 )
 from .run_options import RunOptions, option_parameters, takes_own_context
@@ -123,7 +122,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             lines.append("Parameters:")
         for p in task.parameters:
             kind = "output" if p.is_output else ("required" if p.is_required else "optional")
-            note = "" if is_known(p.data_type) else gp_type(p.data_type).note
+            note = gp_type(p.data_type).help_note(p)
             text = " ".join(plain_text(help_text(p, note)).split())
             lines.append(f"- {display_name(p)} ({p.name}, {kind}): {text}")
         lines.append(f"Runs on {spec.connection.name} at {task.url}, {_mode(spec)}.")
@@ -139,7 +138,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         rows = []
         for p in task.parameters:
             kind = "output" if p.is_output else ("required" if p.is_required else "optional")
-            note = "" if is_known(p.data_type) else gp_type(p.data_type).note
+            note = gp_type(p.data_type).help_note(p)
             text = _esc(help_text(p, note)).replace("\n", "<br>")
             rows.append(f"<dt><b>{_esc(display_name(p))}</b> "
                         f"(<code>{_esc(p.name)}</code>, {kind})</dt><dd>{text}</dd>")

@@ -53,10 +53,10 @@ from .base import (
 from .checks import first_problem
 from .choices import UNITS_SUFFIX, enum_from_names
 from .helptext import display_name, help_text
-from .table import TYPES, gp_type, is_known
+from .table import TYPES, gp_type
 
 __all__ = [
     "MISSING", "TYPES", "UNITS_SUFFIX", "GpType", "ResultFile", "RunEnv", "crs_to_sr",
-    "display_name", "enum_from_names", "first_problem", "gp_type", "help_text", "is_known",
+    "display_name", "enum_from_names", "first_problem", "gp_type", "help_text",
     "output_skipped", "sr_to_crs",
 ]

@@ -23,7 +23,7 @@ from qgis.core import (
 
 from ...gp_client.model import ParameterDescription, ServiceDescription, TaskDescription
 from ...gp_client.values import member_type
-from ..run_options import SPLIT
+from ..run_options import SPLIT, feature_inputs
 from .choices import choices
 from .filters import TABLE, accepted_kinds, kinds_text, layer_kind, number_range
 from .helptext import display_name
@@ -167,8 +167,7 @@ def one_result_per_feature(task: TaskDescription) -> ParameterDescription | None
     That is a task with one feature input and a feature output whose published schema links
     each result back to its input feature (ORIG_FID and the like).
     """
-    inputs = [p for p in task.inputs if p.data_type in ("GPFeatureRecordSetLayer",
-                                                          "GPRecordSet")]
+    inputs = feature_inputs(task)
     if len(inputs) != 1:
         return None
     for p in task.outputs:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qgis.core import QgsProcessing, QgsWkbTypes
+from qgis.core import Qgis, QgsProcessing, QgsWkbTypes
 
 from ...gp_client.model import ParameterDescription, ParameterFilter
 from ...gp_client.values import member_type
@@ -33,11 +33,13 @@ SOURCE_TYPES = {
     LINE: QgsProcessing.SourceType.TypeVectorLine,
     POLYGON: QgsProcessing.SourceType.TypeVectorPolygon,
 }
-_QGIS_KINDS = {
-    QgsWkbTypes.GeometryType.PointGeometry: POINT,
-    QgsWkbTypes.GeometryType.LineGeometry: LINE,
-    QgsWkbTypes.GeometryType.PolygonGeometry: POLYGON,
-}
+if hasattr(Qgis, "GeometryType"):  # QGIS >= 3.30; QgsWkbTypes.GeometryType before
+    _QGIS_KINDS = {Qgis.GeometryType.Point: POINT, Qgis.GeometryType.Line: LINE,
+                   Qgis.GeometryType.Polygon: POLYGON}
+else:
+    _QGIS_KINDS = {QgsWkbTypes.GeometryType.PointGeometry: POINT,
+                   QgsWkbTypes.GeometryType.LineGeometry: LINE,
+                   QgsWkbTypes.GeometryType.PolygonGeometry: POLYGON}
 
 
 def parameter_filter(p: ParameterDescription) -> ParameterFilter | None:

@@ -43,7 +43,3 @@ def gp_type(data_type: str) -> GpType:
         return MultiValueType(inner, TYPES.get(inner))
     return _RAW
 
-
-def is_known(data_type: str) -> bool:
-    """Return whether a GP data type has its own entry (not the raw-JSON fallback)."""
-    return gp_type(data_type) is not _RAW

@@ -120,10 +120,15 @@ class ValueTableType(RawJson):
         definition = QgsProcessingParameterMatrix(
             p.name, display_name(p), max(len(rows), 1), False,
             [column_label(c) for c in columns], default, True)
-        kinds = ", ".join(f"{column_label(c)} ({c.data_type})" for c in columns)
-        note = (f"A table of rows with the columns {kinds}. Scripts may also give the rows "
+        return [finish(definition, p, self.help_note(p))]
+
+    def help_note(self, p: ParameterDescription) -> str:
+        """Return the columns and their types (the raw-JSON note without columns)."""
+        if not p.members:
+            return super().help_note(p)
+        kinds = ", ".join(f"{column_label(c)} ({c.data_type})" for c in p.members)
+        return (f"A table of rows with the columns {kinds}. Scripts may also give the rows "
                 "as a JSON array of arrays.")
-        return [finish(definition, p, note)]
 
     def to_wire(self, p: ParameterDescription, env: RunEnv) -> Any:
         """Return the rows as an array of arrays, each cell in its column's type."""
@@ -169,24 +174,23 @@ def composite_value(p: ParameterDescription, text: str) -> Any:
     return stripped
 
 
+_FORMS = {"GPLong": "a whole number", "GPDouble": "a number",
+          "GPLinearUnit": "a distance such as '30 Meters'",
+          "GPArealUnit": "an area such as '2 SquareKilometers'",
+          "Field": "a field name", "GPString": "text"}
+
+
 class CompositeType(RawJson):
     """GPComposite: text read as one of its member types (raw JSON when it names none)."""
 
-    def input_parameters(self, p: ParameterDescription
-                         ) -> list[QgsProcessingParameterDefinition]:
-        """Return a text parameter whose help names the member types and their forms."""
+    def help_note(self, p: ParameterDescription) -> str:
+        """Return the member types and the text each is given as."""
         if not p.members:
-            return super().input_parameters(p)
-        definition = super().input_parameters(p)[0]
+            return super().help_note(p)
         kinds = " or ".join(dict.fromkeys(m.data_type for m in p.members))
-        forms = {"GPLong": "a whole number", "GPDouble": "a number",
-                 "GPLinearUnit": "a distance such as '30 Meters'",
-                 "GPArealUnit": "an area such as '2 SquareKilometers'",
-                 "Field": "a field name", "GPString": "text"}
-        given = ", ".join(dict.fromkeys(forms.get(m.data_type, f"{m.data_type} as JSON")
+        given = ", ".join(dict.fromkeys(_FORMS.get(m.data_type, f"{m.data_type} as JSON")
                                         for m in p.members))
-        return [finish(definition, p, f"One value of type {kinds}: give {given}; JSON is "
-                                      "passed on as it is.")]
+        return f"One value of type {kinds}: give {given}; JSON is passed on as it is."
 
     def to_wire(self, p: ParameterDescription, env: RunEnv) -> Any:
         """Return the text as its member type's value."""

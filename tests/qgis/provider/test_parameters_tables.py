@@ -90,6 +90,8 @@ def test_composites_read_text_as_their_members() -> None:
     distance = alg.parameterDefinition("maximumViewingDistance")
     assert "Field or GPLinearUnit" in distance.help()
     assert "'30 Meters'" in distance.help()
+    # the task's help (the dialog's side panel, qgis_process help) says it too
+    assert "One value of type Field or GPLinearUnit" in alg.shortHelpString()
     assert wire_value(alg, "maximumViewingDistance", {"maximumViewingDistance": "30 Meters"}) == \
         {"distance": 30.0, "units": "esriMeters"}
     assert wire_value(alg, "maximumViewingDistance",
@@ -121,6 +123,11 @@ def test_round_trip_through_the_reference_server(served_provider: GpProvider) ->
     task = replace(task, parameters=tuple(described(p) for p in task.parameters))
     alg = algorithm_for(task, echo.spec.service.url)
     assert alg.parameterDefinition("In_GPValueTable").headers() == ["Label", "Count"]
+    assert "columns Label (GPString), Count (GPLong)" in alg.shortHelpString()
+    # without columns a value table stays raw JSON, and the help says so
+    assert "no Processing equivalent" in echo.parameterDefinition("In_GPValueTable").help()
+    assert "In_GPValueTable, optional): A GPValueTable value, echoed to Out_GPValueTable. " \
+        "Category: Values. This GP data type has no Processing equivalent" in echo.shortHelpString()
     result = run(alg, {"In_GPValueTable": ["q", "9", "r", "10"],
                        "In_GPComposite": "2 Kilometers"})
     assert json.loads(result["Out_GPValueTable"]) == [["q", 9], ["r", 10]]
