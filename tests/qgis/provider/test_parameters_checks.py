@@ -1,8 +1,10 @@
 """Inputs refused before anything is sent: missing, wrong geometry, out of range, too many.
 
-checkParameterValues is what the dialog, batch runs and models call, and what
-processing.run calls before processAlgorithm: each refusal is asserted there, with the
-reference server counting every request to the task (none may arrive).
+checkParameterValues is what the dialog (processing/gui/AlgorithmDialog.py runAlgorithm shows
+its message in a box), batch runs and models call, and what processing.run calls before
+processAlgorithm: each refusal is asserted there, with the reference server counting every
+request to the task (none may arrive). The dialog's widgets keep out most of it already (a
+spin box stops at the range's ends, the layer list offers the filter's geometry types).
 """
 
 from __future__ import annotations
@@ -203,3 +205,23 @@ def test_which_tasks_give_one_result_per_feature() -> None:
     assert one_result_per_feature(example).name == "Input_Features"
     assert one_result_per_feature(recorded_task("createbuffers.tool.json")) is None
     assert one_result_per_feature(recorded_task("aggregatepoints.tool.json")) is None
+
+
+
+def test_the_dialog_keeps_numbers_in_range(qgis_iface: Any, served_provider: GpProvider,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """In Processing's dialog the range filter is the spin box's limits."""
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+    from qgis.gui import QgsBrowserGuiModel
+
+    model = QgsBrowserGuiModel()  # 3.22's dialog asks the iface for one: pytest-qgis has none
+    monkeypatch.setattr(qgis_iface, "browserModel", lambda: model, raising=False)
+    dialog = AlgorithmDialog(provider_algorithm(ANALYSIS + "sleep"), False,
+                             qgis_iface.mainWindow())
+    dialog.show()
+    seconds = dialog.mainWidget().wrappers["Seconds"]
+    seconds.setParameterValue(7200, QgsProcessingContext())
+    assert seconds.parameterValue() == 3600
+    seconds.setParameterValue(-5, QgsProcessingContext())
+    assert seconds.parameterValue() == 0
+    dialog.close()
