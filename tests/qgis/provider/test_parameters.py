@@ -130,7 +130,7 @@ def test_made_up_task_parameters(algorithm: GpTaskAlgorithm) -> None:
     assert key.parentLayerParameterName() == "Points"
     assert key.defaultValue() == "Name"
     reach_units = algorithm.parameterDefinition("Reach_units")
-    assert reach_units.options()[reach_units.defaultValue()] == "esriFurlongs"
+    assert reach_units.options()[reach_units.defaultValue()] == "Furlongs"
     for name in ("Reach", "Reach_units"):
         flags = algorithm.parameterDefinition(name).flags()
         assert flags & QgsProcessingParameterDefinition.Flag.FlagAdvanced
