@@ -28,6 +28,7 @@ from qgis.core import (
     QgsProcessingProvider,
     QgsTask,
 )
+from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtGui import QIcon
 
 from ..gp_client.discovery import SkippedService
@@ -85,6 +86,9 @@ class GpClientLogBridge(logging.Handler):
 class GpProvider(QgsProcessingProvider):
     """Processing provider holding the ArcGIS geoprocessing algorithms."""
 
+    # Emit from any thread to reload the algorithms on the provider's own (main) thread.
+    reload_requested = pyqtSignal()
+
     def __init__(
         self,
         store: Optional[ConnectionStore] = None,
@@ -99,6 +103,7 @@ class GpProvider(QgsProcessingProvider):
         self._tasks: list[QgsTask] = []
         self.load_problems: list[str] = []
         self._log_bridge = GpClientLogBridge()
+        self.reload_requested.connect(self.refreshAlgorithms)
 
     def id(self) -> str:
         """Return the provider id used in algorithm ids (``arcgisgp:...``)."""

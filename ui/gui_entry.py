@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
+
+from ..provider.i18n import tr
 
 MENU = "&ArcGIS Geoprocessing"
 
@@ -27,10 +28,7 @@ class GuiEntry:
         self.dialog = None
         self._toolbox_actions: list = []
 
-    @staticmethod
-    def tr(text: str) -> str:
-        """Translate a literal."""
-        return QCoreApplication.translate("ArcGisGp", text)
+    tr = staticmethod(tr)
 
     def add_to_gui(self) -> None:
         """Create the actions, put them in the menu, toolbar and toolbox; refresh in background."""

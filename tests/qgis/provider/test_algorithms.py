@@ -40,6 +40,7 @@ from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
 from arcgis_gp.provider.parameters import LINEAR_UNITS
 from arcgis_gp.provider.provider import GpProvider
+from tests.qgis.provider.helpers import registered, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -454,12 +455,7 @@ def test_refresh_algorithm_reloads_the_toolbox(qgis_processing: Any, gpserver_ur
 
     provider = make_provider(gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer",
                              tmp_path, fetch_missing=False)
-    registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
-    try:
+    with registered(provider):
         names = {a.name() for a in provider.algorithms()}
         assert "refreshconnections" in names
         assert "local_demo_analysissync_copyfeatures" not in names  # no cache yet
@@ -469,8 +465,39 @@ def test_refresh_algorithm_reloads_the_toolbox(qgis_processing: Any, gpserver_ur
                                     f"{tmp_path / 'local.json'}")
         assert "local_demo_analysissync_copyfeatures" in {a.name() for a in
                                                           provider.algorithms()}
-    finally:
-        registry.removeProvider(provider)
+
+
+def test_refresh_algorithm_fetches_off_the_gui_thread(qgis_processing: Any, gpserver_url: str,
+                                                     tmp_path: Path) -> None:
+    """Run as the dialog runs it (a worker task): the toolbox reloads on the main thread."""
+    from qgis.core import (
+        QgsProcessingAlgorithm,
+        QgsProcessingAlgRunnerTask,
+        QgsProcessingContext,
+        QgsProcessingFeedback,
+    )
+    from qgis.PyQt.QtCore import QThread
+
+    provider = make_provider(gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer",
+                             tmp_path, fetch_missing=False)
+    reload_threads: list[bool] = []
+    with registered(provider):
+        provider.algorithmsLoaded.connect(  # after the registry's own load
+            lambda: reload_threads.append(QThread.currentThread() == QCoreApplication.instance()
+                                          .thread()))
+        algorithm = QgsApplication.processingRegistry().algorithmById(
+            "arcgisgp:refreshconnections")
+        assert not algorithm.flags() & QgsProcessingAlgorithm.Flag.FlagNoThreading
+        context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+        task = QgsProcessingAlgRunnerTask(algorithm, {}, context, feedback)
+        done: list[bool] = []
+        task.executed.connect(lambda ok, _results: done.append(ok))
+        QgsApplication.taskManager().addTask(task)
+        assert wait_until(lambda: bool(done) and bool(reload_threads), 60)
+        assert done == [True]
+        assert reload_threads == [True]  # reloaded once, on the main thread
+        assert "local_demo_analysissync_copyfeatures" in {a.name() for a in
+                                                          provider.algorithms()}
 
 
 def test_skipped_services_are_logged_in_qgis_terms(gpserver_url: str, tmp_path: Path) -> None:
