@@ -57,6 +57,9 @@ MSG_WARNING = "esriJobMessageTypeWarning"
 MSG_ERROR = "esriJobMessageTypeError"
 MSG_ABORT = "esriJobMessageTypeAbort"
 
+#: Seconds a wait or a result fetch keeps trying while the server cannot be reached or
+#: answers with gateway errors (a restart, a network outage); then it gives up.
+PATIENCE = 300.0
 CONTEXT_VERSION = 10.61  # `context` replaced env:outSR / env:processSR at 10.6.1
 SLICE = 0.05  # seconds between two looks at should_cancel / the deadline
 
@@ -346,11 +349,14 @@ OnProgress = Callable[[Progress], Any]
 class Job:
     """An asynchronous job on the server."""
 
-    max_poll_failures = 3  # consecutive failed status requests tolerated by wait()
-
     def __init__(self, client: GPClient, task_url: str, job_id: str, *,
-                 return_z: bool = False, return_m: bool = False) -> None:
+                 return_z: bool = False, return_m: bool = False,
+                 patience: float = PATIENCE) -> None:
         self.client = client
+        #: seconds wait() and the result fetches keep trying through an outage
+        self.patience = float(patience)
+        #: what wait() was given to ask whether to stop; result fetches ask it too
+        self.should_cancel: Optional[Callable[[], bool]] = None
         self.task_url = task_url.split("?", 1)[0].rstrip("/")
         self.job_id = job_id
         self.return_z = return_z
@@ -410,9 +416,10 @@ class Job:
         once; ``on_progress`` each change of the server's progress.
         """
         sched = schedule or PollSchedule()
+        self.should_cancel = should_cancel
         start = time.monotonic()
         limit = start + float(deadline) if deadline is not None else None
-        failures = 0
+        outage = _Outage(self, "waiting for")
         last_progress: Optional[Progress] = None
         progress_seen_at: Optional[tuple[float, float]] = None  # (elapsed, percent) first seen
         warned: set[str] = set()
@@ -439,14 +446,9 @@ class Job:
                 return self._cancel_and_raise(on_message, cancel_grace)
             try:
                 st = self.status()
-                failures = 0
-            except (NetworkError, NotJSONError) as exc:
-                failures = self._poll_failed(exc, failures)
-                st = None
-            except HTTPError as exc:
-                if exc.status < 500:
-                    raise
-                failures = self._poll_failed(exc, failures)
+                outage.over()
+            except GPError as exc:
+                outage.failed(exc)  # raises unless it may pass
                 st = None
             eta = None
             now = time.monotonic()
@@ -477,7 +479,7 @@ class Job:
                     f"Job {self.job_id} did not finish within {deadline:g} s; it is still "
                     f"{st.status if st else 'running'} on the server at {self.url}. Wait again "
                     "(Job.from_url) or cancel it.", job_id=self.job_id, url=self.url)
-            wake = now + sched.delay(elapsed, eta)
+            wake = now + (sched.delay(elapsed, eta) if st is not None else outage.pause())
             if limit is not None:
                 wake = min(wake, limit)
             if cancelled_while_sleeping(wake):
@@ -498,8 +500,8 @@ class Job:
                 continue
             if isinstance(ref, dict) and "paramUrl" in ref:
                 url = urljoin(self.url + "/", str(ref["paramUrl"]))
-                body = self.client.get_json(url, params or None)
-                out[name] = body
+                out[name] = self.patiently(lambda u=url: self.client.get_json(u, params or None),
+                                           "reading the results of")
             elif isinstance(ref, dict) and "value" in ref:
                 out[name] = ref
         return out
@@ -521,7 +523,9 @@ class Job:
         target = Path(path)
         if isinstance(ref, dict) and "paramUrl" in ref:
             url = urljoin(self.url + "/", str(ref["paramUrl"]))
-            return self.client.get_json_to_file(url, target, self._result_params() or None)
+            params = self._result_params() or None
+            return self.patiently(lambda: self.client.get_json_to_file(url, target, params),
+                                  "reading the results of")
         if isinstance(ref, dict) and "value" in ref:
             target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("w", encoding="utf-8") as fh:
@@ -535,7 +539,7 @@ class Job:
     def _succeeded_status(self) -> JobStatus:
         st = self.last_status
         if st is None or not st.is_terminal:
-            st = self.status()
+            st = self.patiently(self.status, "reading the status of")
         if not st.succeeded:
             raise JobError(f"Job {self.job_id} has no results: its status is {st.status}. "
                            "Wait for it to succeed first.", job_id=self.job_id,
@@ -550,13 +554,26 @@ class Job:
             params["returnM"] = "true"
         return params
 
-    def _poll_failed(self, exc: GPError, failures: int) -> int:
-        failures += 1
-        if failures > self.max_poll_failures:
-            raise exc
-        LOGGER.warning("Status request for job %s failed (%s); trying again", self.job_id,
-                       exc)
-        return failures
+    def patiently(self, call: Callable[[], Any], doing: str) -> Any:
+        """Call ``call`` (a GET), again with backoff through an outage of up to ``patience``."""
+        outage = _Outage(self, doing)
+        while True:
+            try:
+                result = call()
+            except GPError as exc:
+                outage.failed(exc)
+                wake = time.monotonic() + outage.pause()
+                while time.monotonic() < wake:
+                    if self.should_cancel is not None and self.should_cancel():
+                        raise JobCancelledError(
+                            f"Stopped {doing} job {self.job_id} at your request while the "
+                            f"server did not answer; the job stays on the server at "
+                            f"{redact_url(self.url)}.", job_id=self.job_id, url=self.url
+                        ) from None
+                    time.sleep(min(SLICE, max(0.0, wake - time.monotonic())))
+                continue
+            outage.over()
+            return result
 
     def _deliver(self, st: JobStatus, on_message: Optional[OnMessage]) -> None:
         msgs = st.messages
@@ -615,3 +632,75 @@ class Job:
             f"Job {self.job_id} was cancelled at your request (server status: "
             f"{status or 'unknown'}){note}.", job_id=self.job_id,
             messages=st.messages if st is not None else (), status=status, url=self.url)
+
+
+_SIGN_IN = re.compile(r"sign[ -]?in|log[ -]?in|<form|password|single sign-on|saml|oauth",
+                      re.IGNORECASE)
+
+
+def sign_in_page(exc: GPError) -> bool:
+    """Whether an error is an HTML sign-in page (a proxy or single sign-on in the way)."""
+    return isinstance(exc, NotJSONError) and bool(_SIGN_IN.search(exc.excerpt or ""))
+
+
+def transient(exc: GPError) -> bool:
+    """Whether a failed GET may succeed if asked again: the network, a gateway, a cut body."""
+    if isinstance(exc, NetworkError):
+        return True
+    if isinstance(exc, HTTPError):
+        return exc.status >= 500 or exc.status in (408, 429)
+    return isinstance(exc, NotJSONError) and not sign_in_page(exc)
+
+
+class _Outage:
+    """The server failing while a job is waited for: logged once, borne for ``patience``."""
+
+    first_pause = 1.0
+    longest_pause = 15.0
+
+    def __init__(self, job: Job, doing: str) -> None:
+        self.job = job
+        self.doing = doing
+        self.since: Optional[float] = None
+        self.attempts = 0
+
+    def failed(self, exc: GPError) -> None:
+        """Note a failed request; raise when it is not transient or patience ran out."""
+        job = self.job
+        if sign_in_page(exc):
+            raise NotJSONError(
+                f"{exc} A sign-in page answered while {self.doing} job {job.job_id}: sign in "
+                "through the proxy or single sign-on it comes from (in a browser), then wait "
+                f"for the job again from {redact_url(job.url)} (Job.from_url); it may still "
+                "be running on the server.", url=job.url, excerpt=getattr(exc, "excerpt", ""))
+        if not transient(exc):
+            raise exc
+        now = time.monotonic()
+        self.attempts += 1
+        if self.since is None:
+            self.since = now
+            LOGGER.warning("The server does not answer while %s job %s (%s); trying again "
+                           "for up to %g s. The job runs on at %s.", self.doing, job.job_id,
+                           exc, job.patience, redact_url(job.url))
+        if now - self.since >= job.patience:
+            err = NetworkError(
+                f"Gave up {self.doing} job {job.job_id} after the server did not answer for "
+                f"{now - self.since:.0f} s ({self.attempts} attempts; last: {exc}). The job may "
+                f"still be running or done on the server: its status is at "
+                f"{redact_url(job.url)}. Wait for it again (Job.from_url) once the server is "
+                "back rather than running the task again, which would run it twice.",
+                url=job.url, timeout=getattr(exc, "timeout", False))
+            err.job_id = job.job_id
+            raise err from None
+
+    def pause(self) -> float:
+        """The pause before the next try: 1 s, then doubling up to 15 s."""
+        return min(self.longest_pause, self.first_pause * 2 ** max(0, self.attempts - 1))
+
+    def over(self) -> None:
+        """The server answered again."""
+        if self.since is not None:
+            LOGGER.info("The server answers again (job %s, after %.0f s)", self.job.job_id,
+                        time.monotonic() - self.since)
+        self.since = None
+        self.attempts = 0
