@@ -1,8 +1,11 @@
 """gp_client: a pure-Python client for ArcGIS REST geoprocessing services (no QGIS, no Qt).
 
-Modules: transport (HTTP), auth (tokens), client (JSON, retries, files), errors, model
-(descriptions), values (GP data types), discovery, jobs (execute, submit, wait), toolbox
-(``import_toolbox``). Logging goes to the ``arcgis_gp.gp_client`` logger.
+Modules, each importing only those before it: names (message types, log formats), urls
+(origins, service roots, versions), text (HTML to text), errors, transport (HTTP), auth
+(tokens: decorates requests, asks the client's TokenSource for tokens), client (JSON,
+retries, files), values (GP data types), model (descriptions), discovery, jobs (execute,
+submit, wait), toolbox (``import_toolbox``). Logging goes to the ``arcgis_gp.gp_client``
+logger (``names.LOGGER_NAME``).
 """
 
 from .auth import NoAuth, TokenAuth, UserPasswordAuth

@@ -1,8 +1,11 @@
 """Authentication strategies: none, a fixed token or API key, and user name + password.
 
-A strategy gives the headers for one request (``headers_for``), gets one chance to repair
-things after an ArcGIS 498/499 error (``on_auth_error``: True means "retry once"), and lists
-its secrets so that the client can mask them in any error text (``secrets``).
+A strategy only decorates requests: it gives the headers for one request
+(``headers_for``), gets one chance to repair things after an ArcGIS 498/499 error
+(``on_auth_error``: True means "retry once"), and lists its secrets so that the client can
+mask them in any error text (``secrets``). It gets tokens through a :class:`TokenSource`
+the client hands it (two unsigned requests), never through the client itself, and holds
+its lock only around its own dictionaries, never during a request.
 
 Tokens travel only in the ``X-Esri-Authorization: Bearer <token>`` header (ArcGIS Server
 10.x and later, Portal and ArcGIS Online read it), never in a URL. A token goes only to:
@@ -20,29 +23,39 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Protocol
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from typing import Optional, Protocol
+from urllib.parse import urljoin, urlsplit
 
-from ._util import LOGGER, origin_of, redact_url
+from ._util import LOGGER, redact_url
 from .errors import AuthError, GPError, ServerError, TokenRequiredError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .client import GPClient
+from .urls import guess_token_url, origin_of, portal_sharing_root, same_endpoint, server_context
 
 AUTH_HEADER = "X-Esri-Authorization"
+
+
+class TokenSource(Protocol):
+    """What a strategy may ask of the client: unsigned requests to token services."""
+
+    def get_json(self, url: str) -> dict:
+        """GET ``url`` (f=json) without credentials and return the JSON object."""
+        ...
+
+    def post_form(self, url: str, data: dict) -> dict:
+        """POST ``data`` to a token endpoint without other credentials; return the JSON."""
+        ...
 
 
 class Auth(Protocol):
     """What the client asks of an authentication strategy."""
 
-    def headers_for(self, client: GPClient, method: str, url: str, *,
+    def headers_for(self, tokens: TokenSource, method: str, url: str, *,
                     discover: bool = True) -> dict:
         """Return the headers to add to a request to ``url``."""
         ...
 
-    def on_auth_error(self, client: GPClient, url: str, error: AuthError, *,
+    def on_auth_error(self, tokens: TokenSource, url: str, error: AuthError, *,
                       discover: bool = True) -> bool:
-        """Repair what can be repaired after a 498/499; True means retry the request once.
+        """Repair what can be repaired after a 498/499; True means repeat the request once.
 
         ``discover`` is False for downloads: an origin not met before must not make the
         strategy look for (or send credentials to) a token service.
@@ -57,12 +70,12 @@ class Auth(Protocol):
 class NoAuth:
     """No authentication: anonymous access."""
 
-    def headers_for(self, client: GPClient, method: str, url: str, *,
+    def headers_for(self, tokens: TokenSource, method: str, url: str, *,
                     discover: bool = True) -> dict:
         """Return no headers."""
         return {}
 
-    def on_auth_error(self, client: GPClient, url: str, error: AuthError, *,
+    def on_auth_error(self, tokens: TokenSource, url: str, error: AuthError, *,
                       discover: bool = True) -> bool:
         """Nothing to repair."""
         return False
@@ -93,7 +106,7 @@ class TokenAuth:
         self._origins = {origin_of(o) for o in origins} if origins else set()
         self._lock = threading.Lock()
 
-    def headers_for(self, client: GPClient, method: str, url: str, *,
+    def headers_for(self, tokens: TokenSource, method: str, url: str, *,
                     discover: bool = True) -> dict:
         """Return the token header when ``url`` is on an allowed origin."""
         origin = origin_of(url)
@@ -109,7 +122,7 @@ class TokenAuth:
             headers[AUTH_HEADER] = "Bearer " + self._token
         return headers
 
-    def on_auth_error(self, client: GPClient, url: str, error: AuthError, *,
+    def on_auth_error(self, tokens: TokenSource, url: str, error: AuthError, *,
                       discover: bool = True) -> bool:
         """A fixed token cannot be refreshed."""
         return False
@@ -155,24 +168,24 @@ class UserPasswordAuth:
         self._issuers: dict[str, Optional[str]] = {}
         self._tokens: dict[str, _Token] = {}
         self._issued: list[str] = []
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         if self.token_url:
             self._issuers[origin_of(self.token_url)] = self.token_url
 
     # -- the Auth protocol -------------------------------------------------------------
 
-    def headers_for(self, client: GPClient, method: str, url: str, *,
+    def headers_for(self, tokens: TokenSource, method: str, url: str, *,
                     discover: bool = True) -> dict:
         """Return the token header for ``url`` (getting a token first if needed)."""
         headers = {}
         if self.referer:
             headers["Referer"] = self.referer
-        issuer = self._issuer(client, url, discover)
-        if issuer and not _same_endpoint(url, issuer):
-            headers[AUTH_HEADER] = "Bearer " + self._get_token(client, issuer)
+        issuer = self._issuer(tokens, url, discover)
+        if issuer and not same_endpoint(url, issuer):
+            headers[AUTH_HEADER] = "Bearer " + self._get_token(tokens, issuer)
         return headers
 
-    def on_auth_error(self, client: GPClient, url: str, error: AuthError, *,
+    def on_auth_error(self, tokens: TokenSource, url: str, error: AuthError, *,
                       discover: bool = True) -> bool:
         """Drop the rejected token (or find the token service) so that a retry gets a new one."""
         origin = origin_of(url)
@@ -189,11 +202,11 @@ class UserPasswordAuth:
                 return False  # never look for a token service on behalf of a download
             # Unknown or "no token needed" origin: look again, then guess.
             self._issuers.pop(origin, None)
-        found = self._issuer(client, url, True)
+        found = self._issuer(tokens, url, True)
         if found:
             return True
         if isinstance(error, TokenRequiredError):
-            guess = _guess_token_url(url)
+            guess = guess_token_url(url)
             if guess:
                 with self._lock:
                     self._issuers[origin] = guess
@@ -212,38 +225,31 @@ class UserPasswordAuth:
 
     # -- internals ---------------------------------------------------------------------
 
-    def _issuer(self, client: GPClient, url: str, discover: bool) -> Optional[str]:
+    def _issuer(self, tokens: TokenSource, url: str, discover: bool) -> Optional[str]:
         origin = origin_of(url)
         with self._lock:
             if origin in self._issuers:
                 return self._issuers[origin]
-            if not discover:
-                return None
-            issuer = self._discover(client, url)
-            if self.token_url and issuer and issuer != self.token_url \
-                    and origin != origin_of(self.token_url):
-                # The user chose a token service; this server names another one.
-                LOGGER.info("%s names token service %s, not %s: no token sent there",
-                            origin, redact_url(issuer), redact_url(self.token_url))
-                issuer = None
-            self._issuers[origin] = issuer
-            return issuer
+        if not discover:
+            return None
+        issuer = self._discover(tokens, url)  # a request: outside the lock
+        if self.token_url and issuer and issuer != self.token_url \
+                and origin != origin_of(self.token_url):
+            # The user chose a token service; this server names another one.
+            LOGGER.info("%s names token service %s, not %s: no token sent there",
+                        origin, redact_url(issuer), redact_url(self.token_url))
+            issuer = None
+        with self._lock:
+            # another thread may have looked at the same time: the first answer stays
+            return self._issuers.setdefault(origin, issuer)
 
-    def _discover(self, client: GPClient, url: str) -> Optional[str]:
-        parts = urlsplit(url)
-        path = parts.path
-        base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-        low = path.lower()
-        idx = low.find("/sharing/rest")
-        if idx >= 0:
-            return base + path[: idx + len("/sharing/rest")] + "/generateToken"
-        idx = low.find("/rest/")
-        if idx < 0 and low.endswith("/rest"):
-            idx = len(low) - len("/rest")
-        prefix = path[:idx] if idx >= 0 else "/arcgis"
-        info_url = base + prefix + "/rest/info"
+    def _discover(self, tokens: TokenSource, url: str) -> Optional[str]:
+        sharing = portal_sharing_root(url)
+        if sharing:
+            return sharing + "/generateToken"
+        info_url = server_context(url) + "/rest/info"
         try:
-            info = client.call_json("GET", info_url, authenticate=False)
+            info = tokens.get_json(info_url)
         except GPError as exc:
             LOGGER.debug("No token service found at %s: %s", redact_url(info_url), exc)
             return None
@@ -258,16 +264,19 @@ class UserPasswordAuth:
         LOGGER.debug("Token service for %s: %s", origin_of(url), redact_url(issuer))
         return issuer
 
-    def _get_token(self, client: GPClient, issuer: str) -> str:
+    def _get_token(self, tokens: TokenSource, issuer: str) -> str:
         with self._lock:
-            now = time.time()
             tok = self._tokens.get(issuer)
-            if tok is None or tok.expiring(now):
-                tok = self._generate(client, issuer)
-                self._tokens[issuer] = tok
-            return tok.value
+            if tok is not None and not tok.expiring(time.time()):
+                return tok.value
+        tok = self._generate(tokens, issuer)  # a request: outside the lock
+        with self._lock:
+            self._tokens[issuer] = tok
+            self._issued.append(tok.value)
+            del self._issued[:-20]
+        return tok.value
 
-    def _generate(self, client: GPClient, issuer: str) -> _Token:
+    def _generate(self, tokens: TokenSource, issuer: str) -> _Token:
         data = {
             "username": self.username,
             "password": self._password,
@@ -285,7 +294,7 @@ class UserPasswordAuth:
             LOGGER.warning("Sending a password over plain HTTP to %s; use HTTPS",
                            redact_url(url))
         try:
-            body = client.call_json("POST", url, data=data, authenticate=False, retry=True)
+            body = tokens.post_form(url, data)
         except AuthError as exc:
             raise self._failed(url, exc) from None
         except ServerError as exc:
@@ -294,8 +303,7 @@ class UserPasswordAuth:
                 # Esri's documented quirk: "This request needs to be made over https."
                 url = "https://" + url[len("http://"):]
                 try:
-                    body = client.call_json("POST", url, data=data, authenticate=False,
-                                            retry=True)
+                    body = tokens.post_form(url, data)
                 except ServerError as exc2:
                     raise self._failed(url, exc2) from None
             else:
@@ -311,8 +319,6 @@ class UserPasswordAuth:
         except (TypeError, ValueError):
             expires_at = now + 60.0 * self.expiration_minutes
         lifetime = max(1.0, expires_at - now)
-        self._issued.append(token)
-        del self._issued[:-20]
         LOGGER.debug("Got a token from %s valid for %.0f s", redact_url(url), lifetime)
         return _Token(token, expires_at, lifetime)
 
@@ -324,19 +330,3 @@ class UserPasswordAuth:
             f"Could not get a token for user {self.username!r} from {redact_url(url)}: "
             f"{detail.strip()} Check the user name, the password and the token URL.",
             code=exc.code, server_message=exc.message, details=exc.details, url=url)
-
-
-def _same_endpoint(url: str, issuer: str) -> bool:
-    """True when url is the token endpoint itself (it never needs the token)."""
-    return url.rstrip("/").split("?", 1)[0] == issuer
-
-
-def _guess_token_url(url: str) -> Optional[str]:
-    """ArcGIS Server's usual token endpoint, for servers without a readable /rest/info."""
-    parts = urlsplit(url)
-    low = parts.path.lower()
-    idx = low.find("/rest/")
-    if idx < 0:
-        return None
-    return urlunsplit((parts.scheme, parts.netloc, parts.path[:idx] + "/tokens/generateToken",
-                       "", ""))

@@ -11,13 +11,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Callable, Optional, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from ._util import LOGGER, excerpt, redact_text, redact_url
 from .auth import Auth, NoAuth
 from .errors import (
-    AuthError,
     BadInputError,
     CapabilityError,
     GPError,
@@ -31,6 +30,9 @@ from .errors import (
     not_json_error,
 )
 from .transport import RequestsTransport, Response, Transport
+from .urls import parse_version, service_root
+
+_T = TypeVar("_T")
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 _PEEK = 64 * 1024  # bytes of a streamed JSON answer looked at for HTML and error bodies
@@ -61,6 +63,7 @@ class GPClient:
         self.backoff = float(backoff)
         self._versions: dict[str, Optional[float]] = {}
         self._services: dict[str, dict] = {}
+        self._token_source = _TokenRequests(self)
 
     def __repr__(self) -> str:
         """Show the auth strategy (which hides its secrets) and the settings."""
@@ -91,21 +94,13 @@ class GPClient:
             params.setdefault("f", "json")
         else:
             data.setdefault("f", "json")
-        with self._scrubbing():
-            for attempt in (0, 1):
-                headers = self._auth_headers(method, url, authenticate, discover=True)
-                resp = self._send(method, url, params=params or None, data=data, files=files,
-                                  headers=headers, timeout=timeout, retry=retry)
-                try:
-                    return self._parse_json(resp, url)
-                except AuthError as exc:
-                    if attempt == 0 and authenticate and self.auth.on_auth_error(
-                            self, url, exc):
-                        LOGGER.debug("Retrying %s once after %s", redact_url(url), exc.code)
-                        _rewind(files)
-                        continue
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def attempt(headers: dict) -> dict:
+            resp = self._send(method, url, params=params or None, data=data, files=files,
+                              headers=headers, timeout=timeout, retry=retry)
+            return self._parse_json(resp, url)
+
+        return self._signed(method, url, attempt, authenticate=authenticate, files=files)
 
     def get_json_to_file(self, url: str, path: str | os.PathLike,
                          params: Optional[dict] = None) -> Path:
@@ -123,26 +118,19 @@ class GPClient:
         target.parent.mkdir(parents=True, exist_ok=True)
         query = dict(params or {})
         query.setdefault("f", "json")
+
+        def attempt(headers: dict) -> Path:
+            resp = self._send("GET", url, params=query, headers=headers, retry=True,
+                              stream_to=str(target))
+            self._check_json_file(resp, url, target)
+            return target
+
         try:
-            with self._scrubbing():
-                for attempt in (0, 1):
-                    headers = self._auth_headers("GET", url, True, discover=True)
-                    resp = self._send("GET", url, params=query, headers=headers, retry=True,
-                                      stream_to=str(target))
-                    try:
-                        self._check_json_file(resp, url, target)
-                        return target
-                    except AuthError as exc:
-                        if attempt == 0 and self.auth.on_auth_error(self, url, exc):
-                            LOGGER.debug("Retrying %s once after %s", redact_url(url),
-                                         exc.code)
-                            continue
-                        raise
+            return self._signed("GET", url, attempt)
         except BaseException:
             with contextlib.suppress(OSError):
                 target.unlink()
             raise
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- files -------------------------------------------------------------------------
 
@@ -157,26 +145,20 @@ class GPClient:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         part = folder / f".gp_client-{uuid.uuid4().hex}.part"
+
+        def attempt(headers: dict) -> Response:
+            resp = self._send("GET", url, headers=headers, retry=True, stream_to=str(part))
+            self._check_download(resp, url, part)
+            return resp
+
         try:
-            with self._scrubbing():
-                resp = None
-                for attempt in (0, 1):
-                    headers = self._auth_headers("GET", url, True, discover=False)
-                    resp = self._send("GET", url, headers=headers, retry=True,
-                                      stream_to=str(part))
-                    try:
-                        self._check_download(resp, url, part)
-                        break
-                    except AuthError as exc:
-                        if attempt == 0 and self.auth.on_auth_error(self, url, exc,
-                                                                    discover=False):
-                            continue
-                        raise
-                name = safe_filename(filename or _disposition_name(resp) or _url_name(url))
-                target = _reserve(folder, name)
-                os.replace(part, target)
-                LOGGER.debug("Downloaded %s to %s", redact_url(url), target)
-                return target
+            # discover=False: a result file on a host not met before gets no credentials
+            resp = self._signed("GET", url, attempt, discover=False)
+            name = safe_filename(filename or _disposition_name(resp) or _url_name(url))
+            target = _reserve(folder, name)
+            os.replace(part, target)
+            LOGGER.debug("Downloaded %s to %s", redact_url(url), target)
+            return target
         finally:
             with contextlib.suppress(OSError):
                 part.unlink()
@@ -252,11 +234,30 @@ class GPClient:
 
     # -- internals ---------------------------------------------------------------------
 
-    def _auth_headers(self, method: str, url: str, authenticate: bool, *, discover: bool
-                      ) -> dict:
-        if not authenticate:
-            return {}
-        return dict(self.auth.headers_for(self, method, url, discover=discover))
+    def _signed(self, method: str, url: str, attempt: Callable[[dict], _T], *,
+                authenticate: bool = True, discover: bool = True,
+                files: Optional[dict] = None) -> _T:
+        """Run ``attempt(headers)`` with the auth strategy's headers; after a 498/499, once more.
+
+        A 498 (invalid token) or 499 (token required) refusal means the server did not act
+        on the request, so even a POST may be sent again, once, after the strategy renewed
+        its token. Every other error, and a second refusal, is raised (secrets masked).
+        """
+        with self._scrubbing():
+            for n in (0, 1):
+                headers = (dict(self.auth.headers_for(self._token_source, method, url,
+                                                      discover=discover))
+                           if authenticate else {})
+                try:
+                    return attempt(headers)
+                except (InvalidTokenError, TokenRequiredError) as exc:
+                    if n == 0 and authenticate and self.auth.on_auth_error(
+                            self._token_source, url, exc, discover=discover):
+                        LOGGER.debug("Retrying %s once after %s", redact_url(url), exc.code)
+                        _rewind(files)
+                        continue
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, method: str, url: str, *, params: Optional[dict] = None,
               data: Optional[dict] = None, files: Optional[dict] = None,
@@ -398,6 +399,26 @@ class GPClient:
             raise
 
 
+class _TokenRequests:
+    """The client's side of :class:`~.auth.TokenSource`: unsigned requests to token services.
+
+    Strategies get tokens through this object only, never through the client itself, so
+    that auth.py does not depend on client.py; the requests still use the client's
+    transport, timeouts, retries and error handling.
+    """
+
+    def __init__(self, client: GPClient) -> None:
+        self._client = client
+
+    def get_json(self, url: str) -> dict:
+        """GET ``url`` (f=json) without credentials."""
+        return self._client.call_json("GET", url, authenticate=False)
+
+    def post_form(self, url: str, data: dict) -> dict:
+        """POST a form to a token endpoint without other credentials (safe to repeat)."""
+        return self._client.call_json("POST", url, data=data, authenticate=False, retry=True)
+
+
 def _scrub(exc: GPError, secrets: tuple[str, ...]) -> None:
     if not secrets:
         return
@@ -442,31 +463,6 @@ def _status_hint(status: int) -> str:
     if status >= 500:
         return " The server had a problem; try again later."
     return ""
-
-
-def service_root(url: str) -> str:
-    """Return the GPServer service URL for a service, task or job URL (query removed)."""
-    clean = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
-    m = re.search(r"/GPServer(?=/|$)", clean, flags=re.IGNORECASE)
-    if m:
-        return clean[: m.end()]
-    return clean
-
-
-def parse_version(value: Any) -> Optional[float]:
-    """Turn currentVersion (10.61, "10.6.1", 11.3) into a comparable float (10.61, 11.3)."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip()
-    m = re.match(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?", text)
-    if not m:
-        return None
-    major, minor, patch = m.group(1), m.group(2) or "0", m.group(3)
-    if patch is not None:
-        return float(f"{major}.{minor}{patch}")
-    return float(f"{major}.{minor}")
 
 
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
-from ._util import LOGGER, redact_url, strip_query
-from .client import GPClient, service_root
+from ._util import LOGGER, redact_url
+from .client import GPClient
 from .errors import AuthError, BadInputError, GPError, HTTPError, NotJSONError, ServerError
 from .model import ServiceDescription, TaskDescription
+from .names import LOG_SKIPPED_SERVICE
+from .urls import service_root, strip_query
 
 ARCGIS_ONLINE_HOSTS = ("arcgis.com",)
 
@@ -59,7 +61,7 @@ def find_services(client: GPClient, url: str) -> Discovery:
         try:
             found.services.append(service(client, svc_url))
         except GPError as exc:
-            LOGGER.warning("Skipping GP service %s: %s", redact_url(svc_url), exc)
+            LOGGER.warning(LOG_SKIPPED_SERVICE, redact_url(svc_url), exc)
             found.skipped.append(SkippedService(redact_url(svc_url), exc))
     return found
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ._util import excerpt as _excerpt
 from ._util import redact_text, redact_url
+from .names import ERROR_MESSAGE_TYPES
 
 
 class GPError(Exception):
@@ -20,11 +21,6 @@ class GPError(Exception):
     def __init__(self, message: str, *, url: str | None = None) -> None:
         self.url = redact_url(url) if url else url
         super().__init__(redact_text(message))
-
-    @property
-    def message_text(self) -> str:
-        """The message, as str(error) gives it."""
-        return str(self)
 
 
 class BadInputError(GPError, ValueError):
@@ -113,7 +109,7 @@ class JobError(GPError):
         out = []
         for m in self.messages:
             mtype = getattr(m, "type", "")
-            if mtype in ("esriJobMessageTypeError", "esriJobMessageTypeAbort"):
+            if mtype in ERROR_MESSAGE_TYPES:
                 out.append(getattr(m, "description", str(m)))
         return tuple(out)
 

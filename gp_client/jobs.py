@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import urljoin
 
 from ._util import LOGGER, redact_url
-from .client import GPClient, parse_version
+from .client import GPClient
 from .errors import (
     AuthError,
     BadInputError,
@@ -41,6 +41,8 @@ from .errors import (
     ServerError,
 )
 from .model import TaskDescription
+from .names import ERROR_MESSAGE_TYPES, LOG_JOB_MESSAGE, MSG_ERROR, MSG_INFO, MSG_WARNING
+from .urls import parse_version
 from .values import decode, encode, to_form
 
 SUCCEEDED = "esriJobSucceeded"
@@ -51,11 +53,6 @@ DELETED = "esriJobDeleted"
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, DELETED})
 RUNNING = frozenset({"esriJobNew", "esriJobSubmitted", "esriJobWaiting", "esriJobExecuting",
                      "esriJobCancelling", "esriJobDeleting"})
-
-MSG_INFO = "esriJobMessageTypeInformative"
-MSG_WARNING = "esriJobMessageTypeWarning"
-MSG_ERROR = "esriJobMessageTypeError"
-MSG_ABORT = "esriJobMessageTypeAbort"
 
 #: Seconds a wait or a result fetch keeps trying while the server cannot be reached or
 #: answers with gateway errors (a restart, a network outage); then it gives up.
@@ -85,7 +82,7 @@ class Message:
     @property
     def is_error(self) -> bool:
         """True for error and abort messages."""
-        return self.type in (MSG_ERROR, MSG_ABORT)
+        return self.type in ERROR_MESSAGE_TYPES
 
     @property
     def is_warning(self) -> bool:
@@ -584,7 +581,7 @@ class Job:
         self._seen_messages = len(msgs)
         for m in new:
             LOGGER.log(m.level if m.level > logging.INFO else logging.DEBUG,
-                       "Job %s: %s", self.job_id, m)
+                       LOG_JOB_MESSAGE, self.job_id, m)
             if on_message is not None:
                 on_message(m)
 

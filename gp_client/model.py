@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional, TypeVar
 
-from .client import parse_version
+from .urls import parse_version
 
 TASKS_KEY = "gpTaskDescriptions"
 

@@ -33,6 +33,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..gp_client.discovery import SkippedService
 from ..gp_client.model import ServiceDescription
+from ..gp_client.names import LOG_JOB_MESSAGE, LOG_SKIPPED_SERVICE, LOGGER_NAME
 from .algorithm import GpTaskAlgorithm, TaskSpec
 from .cache import DescriptionCache
 from .connections import SOURCE_ENVIRONMENT, Connection, ConnectionStore
@@ -51,17 +52,12 @@ ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "i
 class GpClientLogBridge(logging.Handler):
     """Forwards gp_client's log records (already free of secrets) to the QGIS message log."""
 
-    LOGGER_NAME = "arcgis_gp.gp_client"
-
-    # gp_client logs each job message too; algorithms already give those to the feedback.
-    # It logs each skipped service with gp_client's advice; the provider reports those
-    # itself, in QGIS's terms (explain.skipped_text).
-    JOB_MESSAGE_FORMAT = "Job %s: %s"
-    SKIPPED_SERVICE_FORMAT = "Skipping GP service %s: %s"
-
     def emit(self, record: logging.LogRecord) -> None:
         """Log one record under the plugin's tag."""
-        if record.msg in (self.JOB_MESSAGE_FORMAT, self.SKIPPED_SERVICE_FORMAT):
+        # gp_client logs each job message too; algorithms already give those to the
+        # feedback. It logs each skipped service with gp_client's advice; the provider
+        # reports those itself, in QGIS's terms (explain.skipped_text).
+        if record.msg in (LOG_JOB_MESSAGE, LOG_SKIPPED_SERVICE):
             return
         if record.levelno >= logging.ERROR:
             level = Qgis.MessageLevel.Critical
@@ -76,11 +72,11 @@ class GpClientLogBridge(logging.Handler):
 
     def attach(self) -> None:
         """Start forwarding."""
-        logging.getLogger(self.LOGGER_NAME).addHandler(self)
+        logging.getLogger(LOGGER_NAME).addHandler(self)
 
     def detach(self) -> None:
         """Stop forwarding."""
-        logging.getLogger(self.LOGGER_NAME).removeHandler(self)
+        logging.getLogger(LOGGER_NAME).removeHandler(self)
 
 
 class GpProvider(QgsProcessingProvider):

@@ -30,9 +30,9 @@ from qgis.core import QgsApplication, QgsFeedback, QgsNetworkAccessManager
 from qgis.PyQt.QtCore import QEventLoop, QIODevice, QTimer, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
-from ..gp_client._util import origin_of
 from ..gp_client.errors import NetworkError
 from ..gp_client.transport import FileSpec, Response
+from ..gp_client.urls import origin_of
 
 _SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "govt", "mil"}
 

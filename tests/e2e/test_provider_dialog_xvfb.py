@@ -69,7 +69,7 @@ def finish():
 
 
 QTimer.singleShot(1000, finish)
-app.exec_()
+app.exec()
 '''
 
 

@@ -13,6 +13,7 @@ from .features import ensure_not_found, hosted_key
 from .gpvalues import loads_lenient, parse_value
 from .httpd import Request, Response
 from .jobs import DELETED, SUCCEEDED, TERMINAL, Job
+from .run_context import CONTEXT_VERSION
 
 Route = tuple[re.Pattern[str], Callable[..., Response]]
 
@@ -206,7 +207,7 @@ class Router:
         service = self.service(req, svc)
         return Response(
             {
-                "currentVersion": CURRENT_VERSION,
+                "currentVersion": service.current_version,
                 "serviceDescription": service.description,
                 "tasks": list(service.tasks),
                 "executionType": service.execution_type,
@@ -236,8 +237,11 @@ class Router:
             "parameters": [p.to_json() for p in task.params],
         }
 
-    def parse_inputs(self, req: Request, task: Task) -> dict[str, Any]:
-        """Parse the task's inputs from the request (defaults for missing optional ones)."""
+    def parse_inputs(self, req: Request, task: Task, service: Service) -> dict[str, Any]:
+        """Parse the task's inputs from the request (defaults for missing optional ones).
+
+        ``context`` counts from 10.6.1 on; a service of an older release ignores it.
+        """
         values: dict[str, Any] = {}
         for param in task.inputs:
             raw = req.get(param.name)
@@ -254,7 +258,7 @@ class Router:
                 values[param.name] = None
                 continue
             values[param.name] = parse_value(param, raw)
-        context = req.get("context")
+        context = req.get("context") if service.current_version >= CONTEXT_VERSION else None
         if context:
             try:
                 ctx = loads_lenient(context)
@@ -263,9 +267,10 @@ class Router:
             if not isinstance(ctx, dict):
                 raise bad_request("'context' must be a JSON object.")
             values["__context__"] = ctx
-        out_sr = req.get("env:outSR")
-        if out_sr:
-            values.setdefault("__context__", {}).setdefault("outSR", out_sr)
+        for env_name, key in (("env:outSR", "outSR"), ("env:processSR", "processSR")):
+            env_value = req.get(env_name)
+            if env_value:
+                values.setdefault("__context__", {}).setdefault(key, env_value)
         return values
 
     @staticmethod
@@ -286,7 +291,7 @@ class Router:
                 f"'{operation}' is not supported: {service.name} is {kind}; use {other}.",
                 message="Invalid URL",
             )
-        return service, found, self.parse_inputs(req, found)
+        return service, found, self.parse_inputs(req, found, service)
 
     def execute(self, req: Request, svc: str, task: str) -> Response:
         """``execute`` on a synchronous service."""

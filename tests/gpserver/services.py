@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from . import tasks as t
 from .catalog import ASYNC, DERIVED, IN, OUT, REQUIRED, SYNC, Param, Service, Task, TaskFunc
+from .limited import limited_services
 
 
 def _schema(geometry_type: str | None, *more_fields: str) -> dict[str, Any]:
@@ -22,6 +24,11 @@ def _schema(geometry_type: str | None, *more_fields: str) -> dict[str, Any]:
     schema["exceededTransferLimit"] = False
     return schema
 
+
+# The Demo services' publisher raised "maximum number of records" for bulk work (the
+# big-data tests send 30,000 features); Demo/Limited keeps a small one, `tasks` the 1000
+# every service starts with.
+BULK_MAX_RECORDS = 100_000
 
 POINT_SCHEMA = _schema("esriGeometryPoint")
 POLYGON_SCHEMA = _schema("esriGeometryPolygon", "BUFF_DIST")
@@ -265,13 +272,15 @@ def build_services(max_job_seconds: float = 3600.0) -> dict[str, Service]:
     services = [
         service("Demo/Analysis", ASYNC, demo,
                 "Asynchronous demo geoprocessing service of the reference server.",
-                uploads=True),
+                uploads=True, maximum_records=BULK_MAX_RECORDS),
         service("Demo/AnalysisSync", SYNC, demo_sync,
-                "Synchronous demo geoprocessing service of the reference server."),
+                "Synchronous demo geoprocessing service of the reference server.",
+                maximum_records=BULK_MAX_RECORDS),
         service("Secure/Analysis", ASYNC, secure, "Asynchronous service that requires a token.",
                 uploads=True, secure=True),
         service("tasks", ASYNC, [create_buffers_task()],
                 "Spatial Analysis service (helperServices.analysis of the portal).",
                 uploads=True),
     ]
+    services += limited_services(service, sys.modules[__name__])
     return {s.name.lower(): s for s in services}

@@ -32,10 +32,9 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime
 
-from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.provider import GpProvider
 
-from .helpers import headless_store, registered
+from .helpers import serving_provider
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -78,10 +77,8 @@ class Recorder(QgsProcessingFeedback):
 def provider(qgis_processing: Any, gpserver_url: str,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
     """The provider, registered, with a connection 'bigdata' to the reference server."""
-    store = headless_store(bigdata=gpserver_url + "/arcgis/rest/services/Demo")
-    provider = GpProvider(store, DescriptionCache(tmp_path_factory.mktemp("cache")),
-                          fetch_missing=True)
-    with registered(provider):
+    with serving_provider(tmp_path_factory.mktemp("cache"),
+                          bigdata=gpserver_url + "/arcgis/rest/services/Demo") as provider:
         yield provider
 
 

@@ -20,9 +20,9 @@ import pytest
 from qgis.core import QgsNetworkAccessManager, QgsNetworkRequestParameters
 from qgis.PyQt.QtCore import QCoreApplication
 
-from arcgis_gp.gp_client._util import origin_of
 from arcgis_gp.gp_client.errors import NetworkError
 from arcgis_gp.gp_client.transport import Response, Transport
+from arcgis_gp.gp_client.urls import origin_of
 from arcgis_gp.provider.qgis_transport import QgisTransport, site
 from tests.qgis.provider.helpers import authcfg, demo_token
 
