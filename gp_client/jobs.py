@@ -30,18 +30,16 @@ from .errors import (
     BadInputError,
     DeadlineError,
     GPError,
-    HTTPError,
     JobCancelledError,
     JobDeletedError,
     JobError,
     JobFailedError,
     JobTimedOutError,
-    NetworkError,
-    NotJSONError,
     ServerError,
 )
 from .model import TaskDescription
 from .names import ERROR_MESSAGE_TYPES, LOG_JOB_MESSAGE, MSG_ERROR, MSG_INFO, MSG_WARNING
+from .patience import PATIENCE, Outage
 from .urls import parse_version
 from .values import decode, encode, to_form
 
@@ -54,9 +52,6 @@ TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, DELETED})
 RUNNING = frozenset({"esriJobNew", "esriJobSubmitted", "esriJobWaiting", "esriJobExecuting",
                      "esriJobCancelling", "esriJobDeleting"})
 
-#: Seconds a wait or a result fetch keeps trying while the server cannot be reached or
-#: answers with gateway errors (a restart, a network outage); then it gives up.
-PATIENCE = 300.0
 CONTEXT_VERSION = 10.61  # `context` replaced env:outSR / env:processSR at 10.6.1
 SLICE = 0.05  # seconds between two looks at should_cancel / the deadline
 
@@ -300,8 +295,10 @@ def execute(client: GPClient, task_url: str, inputs: Mapping[str, Any], *,
     data = _run_params(client, url, inputs, context=context, current_version=current_version,
                        return_z=return_z, return_m=return_m, task=task)
     try:
+        # execute_timeout bounds the whole exchange: a synchronous task may run minutes
         body = client.call_json("POST", url + "/execute", data=data,
-                                timeout=client.execute_timeout)
+                                timeout=client.execute_timeout,
+                                deadline=client.execute_timeout)
     except AuthError:
         raise
     except ServerError as exc:
@@ -416,7 +413,7 @@ class Job:
         self.should_cancel = should_cancel
         start = time.monotonic()
         limit = start + float(deadline) if deadline is not None else None
-        outage = _Outage(self, "waiting for")
+        outage = Outage(self, "waiting for")
         last_progress: Optional[Progress] = None
         progress_seen_at: Optional[tuple[float, float]] = None  # (elapsed, percent) first seen
         warned: set[str] = set()
@@ -553,7 +550,7 @@ class Job:
 
     def patiently(self, call: Callable[[], Any], doing: str) -> Any:
         """Call ``call`` (a GET), again with backoff through an outage of up to ``patience``."""
-        outage = _Outage(self, doing)
+        outage = Outage(self, doing)
         while True:
             try:
                 result = call()
@@ -630,74 +627,3 @@ class Job:
             f"{status or 'unknown'}){note}.", job_id=self.job_id,
             messages=st.messages if st is not None else (), status=status, url=self.url)
 
-
-_SIGN_IN = re.compile(r"sign[ -]?in|log[ -]?in|<form|password|single sign-on|saml|oauth",
-                      re.IGNORECASE)
-
-
-def sign_in_page(exc: GPError) -> bool:
-    """Whether an error is an HTML sign-in page (a proxy or single sign-on in the way)."""
-    return isinstance(exc, NotJSONError) and bool(_SIGN_IN.search(exc.excerpt or ""))
-
-
-def transient(exc: GPError) -> bool:
-    """Whether a failed GET may succeed if asked again: the network, a gateway, a cut body."""
-    if isinstance(exc, NetworkError):
-        return True
-    if isinstance(exc, HTTPError):
-        return exc.status >= 500 or exc.status in (408, 429)
-    return isinstance(exc, NotJSONError) and not sign_in_page(exc)
-
-
-class _Outage:
-    """The server failing while a job is waited for: logged once, borne for ``patience``."""
-
-    first_pause = 1.0
-    longest_pause = 15.0
-
-    def __init__(self, job: Job, doing: str) -> None:
-        self.job = job
-        self.doing = doing
-        self.since: Optional[float] = None
-        self.attempts = 0
-
-    def failed(self, exc: GPError) -> None:
-        """Note a failed request; raise when it is not transient or patience ran out."""
-        job = self.job
-        if sign_in_page(exc):
-            raise NotJSONError(
-                f"{exc} A sign-in page answered while {self.doing} job {job.job_id}: sign in "
-                "through the proxy or single sign-on it comes from (in a browser), then wait "
-                f"for the job again from {redact_url(job.url)} (Job.from_url); it may still "
-                "be running on the server.", url=job.url, excerpt=getattr(exc, "excerpt", ""))
-        if not transient(exc):
-            raise exc
-        now = time.monotonic()
-        self.attempts += 1
-        if self.since is None:
-            self.since = now
-            LOGGER.warning("The server does not answer while %s job %s (%s); trying again "
-                           "for up to %g s. The job runs on at %s.", self.doing, job.job_id,
-                           exc, job.patience, redact_url(job.url))
-        if now - self.since >= job.patience:
-            err = NetworkError(
-                f"Gave up {self.doing} job {job.job_id} after the server did not answer for "
-                f"{now - self.since:.0f} s ({self.attempts} attempts; last: {exc}). The job may "
-                f"still be running or done on the server: its status is at "
-                f"{redact_url(job.url)}. Wait for it again (Job.from_url) once the server is "
-                "back rather than running the task again, which would run it twice.",
-                url=job.url, timeout=getattr(exc, "timeout", False))
-            err.job_id = job.job_id
-            raise err from None
-
-    def pause(self) -> float:
-        """The pause before the next try: 1 s, then doubling up to 15 s."""
-        return min(self.longest_pause, self.first_pause * 2 ** max(0, self.attempts - 1))
-
-    def over(self) -> None:
-        """The server answered again."""
-        if self.since is not None:
-            LOGGER.info("The server answers again (job %s, after %.0f s)", self.job.job_id,
-                        time.monotonic() - self.since)
-        self.since = None
-        self.attempts = 0

@@ -16,12 +16,18 @@ Contract for implementers:
   ``(filename, fileobj, content_type)``.
 - ``stream_to``: write the body to that file path as it arrives (the Response then has
   ``body == b""``); the file is written whatever the status, and the caller removes it.
+- ``timeout`` bounds each silence (connecting, waiting for the answer, between its bytes);
+  ``deadline`` (optional keyword, given only when set) bounds the whole exchange. Both
+  raise NetworkError(timeout=True) stating the figure that applied.
+- A body (POST, PUT) is sent at most once: the transport never repeats a request itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Optional, Protocol, runtime_checkable
 
@@ -83,6 +89,7 @@ class Transport(Protocol):
         headers: Optional[dict] = None,
         timeout: float = 60.0,
         stream_to: Optional[str] = None,
+        deadline: Optional[float] = None,
     ) -> Response:
         """Send the request and return the answer."""
         ...
@@ -111,11 +118,15 @@ class RequestsTransport:
         headers: Optional[dict] = None,
         timeout: float = 60.0,
         stream_to: Optional[str] = None,
+        deadline: Optional[float] = None,
     ) -> Response:
         """Send the request with requests and return the answer."""
         requests = self._requests
         hdrs = {"User-Agent": self.user_agent}
         hdrs.update(headers or {})
+        limit = time.monotonic() + deadline if deadline else None
+        if deadline:
+            timeout = min(timeout, deadline)
         # A (connect, read) pair: connecting should never take long.
         to = (min(timeout, 30.0), timeout)
         try:
@@ -124,7 +135,12 @@ class RequestsTransport:
                 timeout=to, stream=True, verify=self.verify, allow_redirects=True,
             )
             try:
-                body = _read_body(resp, stream_to)
+                body = _read_body(resp, stream_to, limit)
+            except _OverdueError:
+                raise NetworkError(
+                    f"No complete answer from {redact_url(url)} within {deadline:g} s (the time "
+                    "allowed for it); the request was sent.", url=url, timeout=True,
+                    sent=True) from None
             except (requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ConnectionError) as exc:
                 if _is_read_timeout(exc):
@@ -160,22 +176,33 @@ class RequestsTransport:
         self.session.close()
 
 
-def _read_body(resp: Any, stream_to: Optional[str]) -> bytes:
+class _OverdueError(Exception):
+    """The deadline passed while the body was arriving."""
+
+
+def _read_body(resp: Any, stream_to: Optional[str], limit: Optional[float]) -> bytes:
     """The body of a requests response, or b"" once it is written to ``stream_to``.
 
-    An answer shorter than its Content-Length raises NetworkError: Debian's urllib3 1.26
-    hands such a cut-off body over as if it were whole (``enforce_content_length`` is
-    off there).
+    ``limit``: the monotonic time by which the body must have arrived (checked between
+    chunks). An answer shorter than its Content-Length raises NetworkError: Debian's
+    urllib3 1.26 hands such a cut-off body over as if it were whole
+    (``enforce_content_length`` is off there).
     """
     try:
-        if stream_to is None:
+        if stream_to is None and limit is None:
             body = resp.content
         else:
-            body = b""
-            with open(stream_to, "wb") as fh:
-                for chunk in resp.iter_content(chunk_size=256 * 1024):
+            parts: list[bytes] = []
+            with contextlib.ExitStack() as stack:
+                write = parts.append
+                if stream_to is not None:
+                    write = stack.enter_context(open(stream_to, "wb")).write  # noqa: SIM115
+                for chunk in resp.iter_content(chunk_size=64 * 1024):
                     if chunk:
-                        fh.write(chunk)
+                        write(chunk)
+                    if limit is not None and time.monotonic() > limit:
+                        raise _OverdueError()
+            body = b"".join(parts)
         _check_length(resp)
         return body
     finally:

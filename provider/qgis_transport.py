@@ -102,6 +102,7 @@ class QgisTransport:
         headers: Optional[dict] = None,
         timeout: float = 60.0,
         stream_to: Optional[str] = None,
+        deadline: Optional[float] = None,
     ) -> Response:
         """Send one request through QGIS and return the answer."""
         method = method.upper()
@@ -131,7 +132,8 @@ class QgisTransport:
                 request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, content_type)
                 body.prepare(request)
             _forget(full_url)
-            return self._exchange(method, request, full_url, body, timeout, stream_to)
+            return self._exchange(method, request, full_url, body, timeout, stream_to,
+                                  deadline)
         finally:
             if body is not None:
                 body.close()
@@ -139,8 +141,8 @@ class QgisTransport:
                 os.unlink(upload_path)
 
     def _exchange(self, method: str, request: QNetworkRequest, url: str,
-                  body: Optional[SendOnce], timeout: float, stream_to: Optional[str]
-                  ) -> Response:
+                  body: Optional[SendOnce], timeout: float, stream_to: Optional[str],
+                  deadline: Optional[float] = None) -> Response:
         """Send on QgsNetworkAccessManager and wait in a local event loop for the answer.
 
         QgsNetworkAccessManager aborts a request that sees no byte for QGIS's network
@@ -166,7 +168,7 @@ class QgisTransport:
             reply = nam.put(request, body)
         if authcfg:
             manager.updateNetworkReply(reply, authcfg)
-        return _Wait(reply, url, timeout, self.feedback, stream_to, body).run()
+        return _Wait(reply, url, timeout, self.feedback, stream_to, body, deadline).run()
 
 def _forget(*urls: str) -> None:
     """Drop URLs from QGIS's HTTP disk cache.
@@ -268,8 +270,10 @@ class _Wait:
 
     def __init__(self, reply: QNetworkReply, url: str, timeout: float,
                  feedback: Optional[QgsFeedback], stream_to: Optional[str],
-                 body: Optional[SendOnce]) -> None:
+                 body: Optional[SendOnce], deadline: Optional[float] = None) -> None:
         self.reply = reply
+        self.deadline = float(deadline) if deadline and deadline > 0 else 0.0
+        self.overdue = False
         self.url = url
         self.timeout = float(timeout) if timeout and timeout > 0 else 0.0
         self.feedback = feedback
@@ -286,6 +290,10 @@ class _Wait:
     def _on_timeout(self) -> None:
         self.timed_out = True
         self.reply.abort()
+
+    def _on_deadline(self) -> None:
+        self.overdue = True
+        self._on_timeout()
 
     def run(self) -> Response:
         """Wait for the reply and return its Response (NetworkError when none came whole)."""
@@ -304,6 +312,10 @@ class _Wait:
         self._timer.timeout.connect(self._on_timeout)
         reply.uploadProgress.connect(self._on_upload)
         reply.downloadProgress.connect(lambda *_: self._timer.start())
+        overall = QTimer()
+        overall.setSingleShot(True)
+        overall.setInterval(min(_NO_TIMER, max(1, int(self.deadline * 1000))))
+        overall.timeout.connect(self._on_deadline)
         loop = QEventLoop()
         reply.finished.connect(loop.quit)
         feedback = self.feedback
@@ -317,9 +329,12 @@ class _Wait:
                     reply.abort()
             if self.timeout:
                 self._timer.start()
+            if self.deadline:
+                overall.start()
             if not reply.isFinished():
                 loop.exec()
             self._timer.stop()
+            overall.stop()
             sink(bytes(reply.readAll()))
         finally:
             if handle is not None:
@@ -353,6 +368,11 @@ class _Wait:
         if self.feedback is not None and self.feedback.isCanceled():
             sent = True if (answered or wrote) else None
             return NetworkError(f"The request to {url} was cancelled.", url=url, sent=sent)
+        if self.overdue:
+            return NetworkError(
+                f"No complete answer from {url} within {self.deadline:g} s (the time allowed "
+                f"for it){'; the request was sent' if wrote else ''}.", url=url, timeout=True,
+                sent=True if (answered or wrote) else None)
         if self.timed_out:
             return NetworkError(
                 f"No answer from {url} within {self.figure:g} s (the timeout for this request)"

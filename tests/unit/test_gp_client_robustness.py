@@ -100,12 +100,14 @@ def test_html_answer(gpserver: Any, gpserver_faults: Any) -> None:
 
 
 def test_broken_json_answer(gpserver: Any, gpserver_faults: Any) -> None:
-    """A truncated JSON body: NotJSONError with an excerpt."""
+    """A truncated JSON body is asked for again; always truncated: NotJSONError saying so."""
     gpserver_faults.add(SVC, "broken_json", count=1)
+    assert GPClient(backoff=0.01).get_json(_svc(gpserver))["tasks"]
+    gpserver_faults.add(SVC, "broken_json", count=None)
     with pytest.raises(NotJSONError) as info:
-        GPClient().get_json(_svc(gpserver))
-    assert '{"' in info.value.excerpt
-    assert "Expected JSON" in str(info.value)
+        GPClient(backoff=0.01).get_json(_svc(gpserver))
+    assert '{"' in info.value.excerpt and info.value.broken
+    assert "cut short or garbled" in str(info.value)
 
 
 def test_timeout_on_every_request(gpserver: Any, gpserver_faults: Any, recording: Any) -> None:
