@@ -21,8 +21,8 @@ from qgis.core import QgsApplication, QgsFeedback, QgsTask
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from ..gp_client import jobs
-from ..gp_client._util import origin_of
 from ..gp_client.errors import GPError, JobDeletedError
+from ..gp_client.urls import origin_of
 from .attach import UnknownJobError, attach, with_status
 from .clients import make_client
 from .connections import Connection, ConnectionStore
