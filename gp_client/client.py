@@ -337,6 +337,12 @@ class GPClient:
         except (ValueError, UnicodeDecodeError) as exc:
             obj = None
             bad = str(exc).split(":")[0]
+        except RecursionError:  # Python's json gives up at about 1000 levels
+            raise NotJSONError(
+                f"The answer from {redact_url(url)} nests its JSON too deep to be read (about "
+                f"1000 levels or more, {len(body)} bytes): no ArcGIS description or result "
+                "does that, so the server, or something between it and you, sent a broken "
+                "answer.", url=url, excerpt=excerpt(body)) from None
         else:
             bad = "" if obj is not None else "empty body"
         err = error_from_json(obj, url)

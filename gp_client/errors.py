@@ -97,6 +97,10 @@ class PermissionDeniedError(AuthError):
     """The user is known but may not use this resource (ArcGIS error 403)."""
 
 
+class BadDescriptionError(GPError):
+    """A service or task description that is not shaped as ArcGIS publishes it."""
+
+
 class CapabilityError(GPError):
     """The service does not offer what was asked (for example uploads)."""
 

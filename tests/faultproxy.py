@@ -28,7 +28,9 @@ Fault kinds (``add(path_regex, kind, count=1, ...)``; ``count=None`` for every m
   then the connection is closed;
 - ``slow``: forwarded; the answer trickles out over about ``seconds``;
 - ``down``: not forwarded; the client is reset and the proxy refuses every connection for
-  ``seconds`` (a server restarting), as ``refuse(seconds)`` does on demand.
+  ``seconds`` (a server restarting), as ``refuse(seconds)`` does on demand;
+- ``replace``: forwarded; the answer's body is replaced by ``body`` (a server publishing
+  a broken description).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-KINDS = ("reset", "reset_unsent", "cut", "garble", "status", "signin", "hang", "slow", "down")
+KINDS = ("reset", "reset_unsent", "cut", "garble", "status", "signin", "hang", "slow", "down",
+         "replace")
 _HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
         "upgrade", "content-length"}
 
@@ -74,6 +77,7 @@ class Rule:
     seconds: float = 1.0
     keep: float = 0.5
     forward: bool = False
+    body: bytes = b""
     hits: int = 0
 
     def matches(self, method: str, target: str) -> bool:
@@ -141,12 +145,12 @@ class FaultProxy:
 
     def add(self, path_regex: str, kind: str, count: Optional[int] = 1, *,
             method: Optional[str] = None, code: int = 503, seconds: float = 1.0,
-            keep: float = 0.5, forward: bool = False) -> Rule:
+            keep: float = 0.5, forward: bool = False, body: bytes = b"") -> Rule:
         """Arm a fault for the next ``count`` requests whose path and query match."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; use one of {', '.join(KINDS)}")
         rule = Rule(re.compile(path_regex), kind, count, method.upper() if method else None,
-                    code, float(seconds), float(keep), forward)
+                    code, float(seconds), float(keep), forward, body)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -284,6 +288,8 @@ class FaultProxy:
             half = len(reply) // 2
             junk = (b"<html>garbled " * (len(reply) // 14 + 1))[: len(reply) - half]
             reply = reply[:half] + junk
+        if kind == "replace":
+            reply = rule.body
         if kind == "slow":
             return _answer(conn, status, reply_headers, reply, trickle=rule.seconds)
         return _answer(conn, status, reply_headers, reply)
