@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from arcgis_gp.gp_client.transport import RequestsTransport, Transport
 from arcgis_gp.provider.provider import GpProvider
+from arcgis_gp.provider.qgis_transport import QgisTransport
 
 from .helpers import serving_provider
 
@@ -19,3 +21,11 @@ def served_provider(qgis_processing: Any, gpserver_url: str,
     with serving_provider(tmp_path_factory.mktemp("cache"),
                           local=gpserver_url + "/arcgis/rest/services") as provider:
         yield provider
+
+
+@pytest.fixture(params=["requests", "qgis"])
+def transport(request: pytest.FixtureRequest) -> Transport:
+    """Each transport in turn: gp_client's requests one and the provider's QGIS one."""
+    if request.param == "requests":
+        return RequestsTransport()
+    return QgisTransport()
