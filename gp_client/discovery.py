@@ -10,7 +10,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from ._util import LOGGER, redact_url
 from .client import GPClient
-from .errors import AuthError, BadInputError, GPError, HTTPError, NotJSONError, ServerError
+from .errors import (
+    AuthError,
+    BadDescriptionError,
+    BadInputError,
+    GPError,
+    HTTPError,
+    NotJSONError,
+    ServerError,
+)
 from .model import ServiceDescription, TaskDescription
 from .names import LOG_SKIPPED_SERVICE
 from .urls import service_root, strip_query
@@ -20,10 +28,11 @@ ARCGIS_ONLINE_HOSTS = ("arcgis.com",)
 
 @dataclass(frozen=True)
 class SkippedService:
-    """A service that was listed but could not be read, and why (the error raised)."""
+    """A service (or one of its tasks, or a folder) listed but not read, and why."""
 
     url: str
     error: GPError
+    kind: str = "service"  # "service", "task" or "folder"
 
     @property
     def reason(self) -> str:
@@ -46,25 +55,31 @@ def find_services(client: GPClient, url: str) -> Discovery:
     ``https://host/arcgis``), a folder, one GPServer service or task, or a portal
     (``.../sharing/rest``, ``https://www.arcgis.com``): then the GPServer helper services of
     ``portals/self`` and the web tools the user may see (:func:`portal_gp_items`). A listed
-    service that cannot be read (a secured one without credentials, say) is logged and
-    reported in ``skipped``; the others are still read.
+    service that cannot be read (a secured one without credentials, say), a task whose
+    description is broken and a folder that cannot be listed are logged and reported in
+    ``skipped``; the others are still read.
     """
     url = _clean(url)
     kind = classify(url)
+    found = Discovery()
     if kind in ("service", "task"):
-        return Discovery([service(client, url)])
+        desc, found.skipped = _service_and_skips(client, url)
+        found.services.append(desc)
+        return found
     items: dict[str, PortalItem] = {}
     if kind == "portal":
         urls, items = portal_service_urls(client, url)
     else:
-        urls = service_urls(client, url)
-    found = Discovery()
+        urls = _walk(client, url, found.skipped)
     for svc_url in urls:
         try:
-            found.services.append(with_portal_item(service(client, svc_url), items.get(svc_url)))
+            desc, skipped_tasks = _service_and_skips(client, svc_url)
         except GPError as exc:
             LOGGER.warning(LOG_SKIPPED_SERVICE, redact_url(svc_url), exc)
             found.skipped.append(SkippedService(redact_url(svc_url), exc))
+            continue
+        found.services.append(with_portal_item(desc, items.get(svc_url)))
+        found.skipped.extend(skipped_tasks)
     return found
 
 
@@ -106,6 +121,11 @@ def services_root(url: str) -> str:
 
 def service_urls(client: GPClient, url: str) -> list[str]:
     """The GPServer service URLs in a services directory (all folders) or in one folder."""
+    return _walk(client, url, [])
+
+
+def _walk(client: GPClient, url: str, skipped: list[SkippedService]) -> list[str]:
+    """:func:`service_urls`; a sub-folder that cannot be listed goes to ``skipped``."""
     url = _clean(url)
     root = services_root(url)
     start = url if "/rest/services" in urlsplit(url).path.lower() else root
@@ -120,7 +140,11 @@ def service_urls(client: GPClient, url: str) -> list[str]:
         try:
             body = client.get_json(folder_url)
         except (ServerError, HTTPError, NotJSONError) as exc:
-            if folder_url != start or start == url or isinstance(exc, AuthError):
+            if folder_url != start:  # one folder of the directory: it alone is lost
+                LOGGER.warning("Skipping the folder %s: %s", redact_url(folder_url), exc)
+                skipped.append(SkippedService(redact_url(folder_url), exc, kind="folder"))
+                continue
+            if start == url or isinstance(exc, AuthError):
                 raise
             raise _not_a_directory(exc, url, start) from None
         for svc in body.get("services") or []:
@@ -158,21 +182,103 @@ def _not_a_directory(exc: GPError, given: str, tried: str) -> GPError:
 
 
 def service(client: GPClient, url: str) -> ServiceDescription:
-    """The description of a GPServer service with all its task descriptions."""
+    """The description of a GPServer service with its task descriptions (broken ones left out).
+
+    A task whose description cannot be read is logged and left out; see
+    :func:`find_services` to learn which.
+    """
+    return _service_and_skips(client, url)[0]
+
+
+def _service_and_skips(client: GPClient, url: str
+                       ) -> tuple[ServiceDescription, list[SkippedService]]:
     svc_url = service_root(_clean(url))
     if not svc_url.lower().endswith("/gpserver"):
         raise BadInputError(f"{redact_url(url)} is not a GPServer service URL; it should end "
                             "with /GPServer")
     body = client.get_json(svc_url)
+    problem = described_problem(body, "service")
+    if problem:
+        raise BadDescriptionError(f"The description of the GP service {redact_url(svc_url)} "
+                                  f"is broken: {problem}.", url=svc_url)
     desc = ServiceDescription.from_json(body, url=svc_url)
-    return desc.with_tasks(tuple(task(client, f"{svc_url}/{name}") for name in desc.task_names))
+    tasks, skipped = [], []
+    for name in desc.task_names:
+        task_url = f"{svc_url}/{name}"
+        try:
+            tasks.append(task(client, task_url))
+        except (BadDescriptionError, NotJSONError, HTTPError, ServerError) as exc:
+            if isinstance(exc, AuthError) or (isinstance(exc, HTTPError) and exc.status >= 500):
+                raise  # the service as a whole is out of reach
+            LOGGER.warning("Skipping GP task %s: %s", redact_url(task_url), exc)
+            skipped.append(SkippedService(redact_url(task_url), exc, kind="task"))
+    return desc.with_tasks(tuple(tasks)), skipped
 
 
 def task(client: GPClient, url: str) -> TaskDescription:
-    """The description of one GP task."""
+    """The description of one GP task (BadDescriptionError when it is broken)."""
     task_url = _clean(url)
     body = client.get_json(task_url)
+    name = task_url.rstrip("/").rsplit("/", 1)[-1]
+    problem = described_problem(body, "task")
+    if problem:
+        raise BadDescriptionError(f"Task {name} of {redact_url(service_root(task_url))} has a "
+                                  f"broken description: {problem}. It is left out.",
+                                  url=task_url)
     return TaskDescription.from_json(body, url=task_url)
+
+
+def described_problem(body: dict, what: str) -> str:
+    """What is wrong with a service or task description's shape ('' when nothing is).
+
+    Only the shape the rest of the code relies on is checked: lists where lists go, a
+    name and a data type on every parameter, text where text goes.
+    """
+    texts = ("name", "executionType", "displayName", "description", "helpUrl", "category")
+    for key in texts:
+        if body.get(key) is not None and not isinstance(body[key], str):
+            return f'its "{key}" is {_kind(body[key])}, not text'
+    if what == "service":
+        tasks = body.get("tasks")
+        if tasks is not None and not isinstance(tasks, list):
+            return f'its "tasks" is {_kind(tasks)}, not a list'
+        return ""
+    params = body.get("parameters")
+    if params is None:
+        return ""
+    if not isinstance(params, list):
+        return f'its "parameters" is {_kind(params)}, not a list'
+    for index, param in enumerate(params, 1):
+        if not isinstance(param, dict):
+            return f"parameter {index} is {_kind(param)}, not an object"
+        name = param.get("name")
+        if not isinstance(name, str) or not name.strip():
+            return f"parameter {index} has no name"
+        data_type = param.get("dataType")
+        if not isinstance(data_type, str) or not data_type.strip():
+            return f"parameter {name} has no data type"
+        for key in ("direction", "parameterType", "displayName", "description", "category"):
+            if param.get(key) is not None and not isinstance(param[key], str):
+                return f'parameter {name}: its "{key}" is {_kind(param[key])}, not text'
+        choices = param.get("choiceList")
+        if choices is not None and not isinstance(choices, list):
+            return f'parameter {name}: its "choiceList" is {_kind(choices)}, not a list'
+    return ""
+
+
+def _kind(value: object) -> str:
+    """How a JSON value is called in a message: 'a number', 'a list'..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
 
 
 def portal_rest_url(url: str) -> str:

@@ -36,9 +36,9 @@ from .parameters import (
     RunEnv,
     display_name,
     enum_from_names,
+    first_problem,
     gp_type,
     help_text,
-    is_known,
     output_skipped,
 )
 from .run_options import RunOptions, option_parameters, takes_own_context
@@ -124,7 +124,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             lines.append("Parameters:")
         for p in task.parameters:
             kind = "output" if p.is_output else ("required" if p.is_required else "optional")
-            note = "" if is_known(p.data_type) else gp_type(p.data_type).note
+            note = gp_type(p.data_type).help_note(p)
             text = " ".join(plain_text(help_text(p, note)).split())
             lines.append(f"- {display_name(p)} ({p.name}, {kind}): {text}")
         lines.append(f"Runs on {spec.connection.name} at {task.url}, {_mode(spec)}.")
@@ -140,7 +140,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         rows = []
         for p in task.parameters:
             kind = "output" if p.is_output else ("required" if p.is_required else "optional")
-            note = "" if is_known(p.data_type) else gp_type(p.data_type).note
+            note = gp_type(p.data_type).help_note(p)
             text = _esc(help_text(p, note)).replace("\n", "<br>")
             rows.append(f"<dt><b>{_esc(display_name(p))}</b> "
                         f"(<code>{_esc(p.name)}</code>, {kind})</dt><dd>{text}</dd>")
@@ -178,7 +178,11 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         """Check the values as processAlgorithm will take them (see normalized_parameters)."""
         if attach.requested(parameters):  # re-attaching: the task's inputs are not needed
             return attach.check_values(self, self.normalized_parameters(parameters), context)
-        return super().checkParameterValues(self.normalized_parameters(parameters), context)
+        normalized = self.normalized_parameters(parameters)
+        problem = first_problem(self, self._spec.task, self._spec.service, normalized, context)
+        if problem:  # what the task description says, before Processing's generic checks
+            return False, problem
+        return super().checkParameterValues(normalized, context)
 
     def normalized_parameters(self, parameters: dict) -> dict:
         """Return the parameters as QGIS 3.22 takes them.

@@ -13,6 +13,7 @@ from .features import ensure_not_found, hosted_key
 from .gpvalues import loads_lenient, parse_value
 from .httpd import Request, Response
 from .jobs import DELETED, SUCCEEDED, TERMINAL, Job
+from .oauth import OAuth2
 from .run_context import CONTEXT_VERSION
 
 Route = tuple[re.Pattern[str], Callable[..., Response]]
@@ -34,6 +35,7 @@ class Router:
 
     def __init__(self, gp: Any) -> None:
         self.gp = gp
+        self.oauth = OAuth2(gp)
         table: list[tuple[str, Callable[..., Response]]] = [
             (r"/arcgis/rest/info", self.info),
             (r"/arcgis/(?:rest/)?tokens/generateToken", self.generate_token),
@@ -69,6 +71,9 @@ class Router:
             (r"/portal/sharing/rest/generateToken", portal.generate_token),
             (r"/portal/sharing/rest/portals/self", portal.portal_self),
             (r"/portal/sharing/rest/community/self", portal.community_self),
+            (r"/portal/sharing/rest/oauth2/authorize", self.oauth.authorize),
+            (r"/portal/sharing/rest/oauth2/signin", self.oauth.signin),
+            (r"/portal/sharing/rest/oauth2/token", self.oauth.token),
             (r"/_control/faults", self.control_faults),
             (r"/_control/faults/clear", self.control_faults_clear),
             (r"/_control/tokens/expire", self.control_tokens_expire),
@@ -89,11 +94,11 @@ class Router:
         raise not_found("Not Found", f"No resource at {req.path}")
 
     # -- helpers ------------------------------------------------------------------------------
-    def check_token(self, req: Request, required: bool) -> Any:
+    def check_token(self, req: Request, required: bool, service: str | None = None) -> Any:
         """Validate a token if one came (498 if bad); 499 when required and missing."""
         token = req.token
         if token:
-            return self.gp.tokens.check(token)
+            return self.gp.tokens.check(token, req.headers.get("Referer"), service=service)
         if required:
             raise token_required()
         return None
@@ -106,7 +111,7 @@ class Router:
             raise not_found(
                 "Service not found.", f"Service '{svc}' of type 'GPServer' does not exist."
             )
-        self.check_token(req, service.secure)
+        self.check_token(req, service.secure, service.name)
         return service
 
     def task_of(self, req: Request, svc: str, task: str) -> tuple[Service, Task]:
@@ -164,7 +169,8 @@ class Router:
 
     def generate_token(self, req: Request) -> Response:
         """``/arcgis/tokens/generateToken``."""
-        return Response(self.gp.tokens.generate(req.params), title="Generate Token")
+        return Response(self.gp.tokens.generate(req.params, req.headers.get("Referer")),
+                        title="Generate Token")
 
     def _folders(self) -> dict[str, list[dict[str, str]]]:
         folders: dict[str, list[dict[str, str]]] = {}
