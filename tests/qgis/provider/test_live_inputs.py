@@ -40,7 +40,7 @@ def names(result: dict) -> list[str]:
     return sorted(f["Name"] for f in layer.getFeatures())
 
 
-def test_layer_on_the_same_server_goes_as_its_url(jobs_provider: Any, gpserver_url: str) -> None:
+def test_layer_on_the_same_server_goes_as_its_url(served_provider: Any, gpserver_url: str) -> None:
     """The server reads the six towns itself: nothing copied."""
     feedback = RecordingFeedback()
     layer = towns_layer(gpserver_url)
@@ -51,7 +51,7 @@ def test_layer_on_the_same_server_goes_as_its_url(jobs_provider: Any, gpserver_u
     assert any("reads the layer itself" in t for t in feedback.texts("info"))
 
 
-def test_subset_string_goes_as_the_filter(jobs_provider: Any, gpserver_url: str) -> None:
+def test_subset_string_goes_as_the_filter(served_provider: Any, gpserver_url: str) -> None:
     """The provider's subset string (the service's where clause) becomes the filter.
 
     QGIS 3.22's ArcGIS feature server provider has no subset strings (newer ones have):
@@ -69,7 +69,7 @@ def test_subset_string_goes_as_the_filter(jobs_provider: Any, gpserver_url: str)
     assert names(result) == sorted(BIG_TOWNS)
 
 
-def test_a_copy_when_asked(jobs_provider: Any, gpserver_url: str) -> None:
+def test_a_copy_when_asked(served_provider: Any, gpserver_url: str) -> None:
     """ARCGISGP_COPY_INPUTS: the (filtered) features themselves go out."""
     feedback = RecordingFeedback()
     result = run(COPY, {"Input_Features": towns_layer(gpserver_url),
@@ -80,7 +80,7 @@ def test_a_copy_when_asked(jobs_provider: Any, gpserver_url: str) -> None:
     assert len(names(result)) == 6
 
 
-def test_a_selection_is_copied(jobs_provider: Any, gpserver_url: str) -> None:
+def test_a_selection_is_copied(served_provider: Any, gpserver_url: str) -> None:
     """Selected features only: the selection can only be told by copying it."""
     layer = towns_layer(gpserver_url)
     layer.selectByExpression("Name = 'Barstow'")
@@ -91,7 +91,7 @@ def test_a_selection_is_copied(jobs_provider: Any, gpserver_url: str) -> None:
     assert names(result) == ["Barstow"]
 
 
-def test_a_layer_of_another_server_is_copied(jobs_provider: Any, gpserver_url: str) -> None:
+def test_a_layer_of_another_server_is_copied(served_provider: Any, gpserver_url: str) -> None:
     """Another origin (localhost for 127.0.0.1): the task's server may not reach it."""
     other = gpserver_url.replace("127.0.0.1", "localhost")
     feedback = RecordingFeedback()

@@ -58,7 +58,7 @@ def job_status(gpserver_url: str, service: str, task: str, job: str) -> str:
 
 
 # ---------------------------------------------------------------- the parameters
-def test_advanced_parameters_of_tasks(jobs_provider: GpProvider) -> None:
+def test_advanced_parameters_of_tasks(served_provider: GpProvider) -> None:
     """Feature tasks get split/parallel/copy; every task without its own context gets it."""
     registry = QgsApplication.processingRegistry()
     copy = registry.algorithmById(LIMITED + "slowcopy")
@@ -75,7 +75,7 @@ def test_advanced_parameters_of_tasks(jobs_provider: GpProvider) -> None:
     assert sleep.parameterDefinition("ARCGISGP_PROCESS_SR") is not None
 
 
-def test_parallel_above_the_cap_is_refused_before_sending(jobs_provider: GpProvider) -> None:
+def test_parallel_above_the_cap_is_refused_before_sending(served_provider: GpProvider) -> None:
     """ARCGISGP_PARALLEL beyond its maximum fails the parameter check."""
     with pytest.raises(QgsProcessingException, match="ARCGISGP_PARALLEL|Jobs running at once"):
         run(LIMITED + "copyfeatures", {"Input_Features": towns(2), "ARCGISGP_SPLIT": 1,
@@ -84,7 +84,7 @@ def test_parallel_above_the_cap_is_refused_before_sending(jobs_provider: GpProvi
 
 
 # ---------------------------------------------------------------- transfer limits
-def test_result_over_the_limit_is_explained(jobs_provider: GpProvider) -> None:
+def test_result_over_the_limit_is_explained(served_provider: GpProvider) -> None:
     """12 features through a 5-record service: what happened, the numbers, what to do."""
     with pytest.raises(QgsProcessingException) as caught:
         run(LIMITED + "copyfeatures", {"Input_Features": towns(12),
@@ -99,7 +99,7 @@ def test_result_over_the_limit_is_explained(jobs_provider: GpProvider) -> None:
 
 
 @pytest.mark.parametrize("parallel", [1, 3])
-def test_split_brings_every_feature_back_in_input_order(jobs_provider: GpProvider,
+def test_split_brings_every_feature_back_in_input_order(served_provider: GpProvider,
                                                         parallel: int) -> None:
     """SPLIT=5 on the 5-record service: 12 features in 3 jobs, merged in order."""
     feedback = RecordingFeedback()
@@ -112,7 +112,7 @@ def test_split_brings_every_feature_back_in_input_order(jobs_provider: GpProvide
     assert any("12 features in 3 jobs of at most 5" in t for t in feedback.texts("info"))
 
 
-def test_split_buffer_equals_the_unsplit_one(jobs_provider: GpProvider) -> None:
+def test_split_buffer_equals_the_unsplit_one(served_provider: GpProvider) -> None:
     """A per-feature task split in jobs gives the geometries of one job."""
     layer = towns(7)
     common = {"Input_Features": layer, "Distance": 2, "Distance_units": "esriKilometers",
@@ -130,7 +130,7 @@ def test_split_buffer_equals_the_unsplit_one(jobs_provider: GpProvider) -> None:
 
 
 def test_a_failed_job_fails_the_run_after_cancelling_the_others(
-        jobs_provider: GpProvider, gpserver_url: str) -> None:
+        served_provider: GpProvider, gpserver_url: str) -> None:
     """Job 3 fails at once: jobs 1, 2 and 4 (30 s each) are cancelled, its message shown."""
     feedback = RecordingFeedback()
     with pytest.raises(QgsProcessingException) as caught:
@@ -149,7 +149,7 @@ def test_a_failed_job_fails_the_run_after_cancelling_the_others(
         for j in others), 20)
 
 
-def test_cancel_cancels_every_job(jobs_provider: GpProvider, gpserver_url: str) -> None:
+def test_cancel_cancels_every_job(served_provider: GpProvider, gpserver_url: str) -> None:
     """Cancel in QGIS (the toolbox path): every running job is cancelled on the server."""
     feedback = RecordingFeedback()
 
@@ -181,7 +181,7 @@ def _area(result: dict) -> float:
 
 
 @pytest.mark.parametrize("prefix", [ANALYSIS, LEGACY], ids=["context", "env_processSR"])
-def test_process_sr_reaches_the_server(jobs_provider: GpProvider, prefix: str) -> None:
+def test_process_sr_reaches_the_server(served_provider: GpProvider, prefix: str) -> None:
     """A buffer in Web Mercator at 50 N covers cos(50)^2 of the UTM one, on both releases."""
     params = {"Input_Features": towns(1), "Distance": 100, "Distance_units": "esriKilometers",
               "Output_Features": "TEMPORARY_OUTPUT"}
@@ -192,7 +192,7 @@ def test_process_sr_reaches_the_server(jobs_provider: GpProvider, prefix: str) -
     assert mercator / plain == pytest.approx(0.643 ** 2, rel=0.05)
 
 
-def test_extent_limits_the_features_processed(jobs_provider: GpProvider) -> None:
+def test_extent_limits_the_features_processed(served_provider: GpProvider) -> None:
     """Only the towns inside ARCGISGP_EXTENT come back (10.9.1: context.extent)."""
     extent = "9.95,10.15,49.9,50.1 [EPSG:4326]"
     result = run(ANALYSIS + "copyfeatures", {"Input_Features": towns(6),
@@ -201,7 +201,8 @@ def test_extent_limits_the_features_processed(jobs_provider: GpProvider) -> None
     assert names(result) == ["c1", "c2"]
 
 
-def test_extent_on_an_old_server_is_not_sent_and_the_log_says_so(jobs_provider: GpProvider) -> None:
+def test_extent_on_an_old_server_is_not_sent_and_the_log_says_so(
+        served_provider: GpProvider) -> None:
     """10.5.1 has no processing extent: every feature is processed, with a warning."""
     feedback = RecordingFeedback()
     result = run(LEGACY + "bufferfeatures",
