@@ -18,8 +18,11 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
+from arcgis_gp.gp_client.model import ParameterDescription
 from arcgis_gp.provider.provider import GpProvider
 from arcgis_gp.provider.run_options import MAX_PARALLEL
+from arcgis_gp.provider.transfer_limit import LimitInfo
+from arcgis_gp.provider.transfer_limit import check as check_transfer_limit
 
 from .helpers import RecordingFeedback, point_layer, run, run_in_task
 from .helpers import wait_until as turn_until
@@ -110,6 +113,33 @@ def test_split_brings_every_feature_back_in_input_order(served_provider: GpProvi
     assert names(result) == [f"c{i}" for i in range(1, 13)]
     assert len(job_ids(feedback)) == 3
     assert any("12 features in 3 jobs of at most 5" in t for t in feedback.texts("info"))
+
+
+def test_split_on_a_synchronous_service_runs_jobs_one_after_another(
+        served_provider: GpProvider) -> None:
+    """execute cannot overlap: the three chunks run in turn, merged in order."""
+    feedback = RecordingFeedback()
+    result = run("arcgisgp:local_demo_analysissync_copyfeatures",
+                 {"Input_Features": towns(5), "ARCGISGP_SPLIT": 2, "ARCGISGP_PARALLEL": 3,
+                  "Output_Features": "TEMPORARY_OUTPUT"}, feedback)
+    assert names(result) == ["c1", "c2", "c3", "c4", "c5"]
+    executed = [t for t in feedback.texts("info") if t.startswith("Executing job")]
+    assert executed == ["Executing job 1/3 (features 1-2)", "Executing job 2/3 (features 3-4)",
+                        "Executing job 3/3 (features 5-5)"]
+
+
+def test_a_result_cut_short_is_written_with_a_warning() -> None:
+    """Some features and exceededTransferLimit (a server that cuts): kept, and explained."""
+    feedback = RecordingFeedback()
+    output = ParameterDescription.from_json({
+        "name": "Out", "dataType": "GPFeatureRecordSetLayer", "displayName": "Out",
+        "direction": "esriGPParameterDirectionOutput"})
+    value = {"geometryType": "esriGeometryPoint", "features": [{"attributes": {}}] * 2,
+             "exceededTransferLimit": True}
+    check_transfer_limit(output, value, LimitInfo("Demo/Cut", 2, 9, "j1"), feedback)
+    [warning] = feedback.texts("warning")
+    assert "sent only 2 of the result's features" in warning
+    assert "limit of 2 features per result" in warning and "The input had 9" in warning
 
 
 def test_split_buffer_equals_the_unsplit_one(served_provider: GpProvider) -> None:
