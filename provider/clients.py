@@ -59,7 +59,8 @@ class AuthConfigError(GPError):
     """The connection's QGIS authentication configuration cannot be used."""
 
 
-def _load(authcfg: str, full: bool) -> QgsAuthMethodConfig:
+def load_config(authcfg: str, full: bool) -> QgsAuthMethodConfig:
+    """Load a QGIS authentication configuration (``full``: with its secrets, decrypted)."""
     manager = QgsApplication.authManager()
     config = QgsAuthMethodConfig()
     loaded = manager is not None and manager.loadAuthenticationConfig(authcfg, config, full)
@@ -83,7 +84,7 @@ def make_client(
     origins = {connection.url, *(auth_origins or ())}
     headers = {"Referer": connection.referer} if connection.referer else None
     if connection.authcfg:
-        config = _load(connection.authcfg, full=True)
+        config = load_config(connection.authcfg, full=True)
         if config.method() == BASIC:
             username = config.config("username", "")
             password = config.config("password", "")

@@ -33,6 +33,7 @@ from tests.qgis.provider.helpers import (
     oauth2_authcfg_values,
     registered,
     run,
+    run_connection_test,
     run_in_task,
     temporary_store,
 )
@@ -133,3 +134,23 @@ def test_oauth2_config_that_is_not_a_portal_names_the_configuration(
     text = str(caught.value)
     assert cfg in text and "OAuth2" in text and "/sharing/rest/oauth2/token" in text
     assert "Settings > Options > Authentication" in text
+
+
+def test_dialog_signs_in_with_oauth2_and_says_as_whom(
+        org: Organisation, signed_in: tuple[str, Browser], store: ConnectionStore) -> None:
+    """The dialog names the OAuth2 configuration; Test signs in (browser) and reports
+    'Signed in as demo on <portal>'."""
+    from arcgis_gp.ui.connections_dialog import ConnectionsDialog
+
+    cfg, browser = signed_in
+    store.save(Connection("fed", _fed_url(org), authcfg=cfg))
+    dialog = ConnectionsDialog(store=store)
+    details = dialog.detailsLabel.text()
+    assert f"id {cfg}" in details and "(OAuth2" in details and "portal" in details
+    messages = run_connection_test(dialog)
+    assert messages and messages[0].startswith("Test succeeded: "), messages
+    assert messages[0].endswith(f"Signed in as demo on {org.portal}."), messages[0]
+    assert browser.visits == 1
+    for secret in _secrets(org):
+        assert secret not in messages[0]
+    dialog.close()
