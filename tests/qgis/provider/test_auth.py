@@ -203,3 +203,15 @@ def test_api_key_in_an_esri_token_configuration(gpserver_url: str,
         assert "API key that QGIS sends" in dialog.detailsLabel.text()
         assert key not in dialog.detailsLabel.text()
         dialog.close()
+
+
+def test_a_refused_token_configuration_says_what_to_check(gpserver_url: str,
+                                                          store: ConnectionStore) -> None:
+    """An EsriToken configuration whose token is refused: the advice is about the token."""
+    with authcfg("EsriToken", token="forged-token-0123456789") as wrong:
+        provider = GpProvider(store, None, fetch_missing=False)
+        store.save(Connection("secure", _secure_url(gpserver_url), authcfg=wrong))
+        text = provider.refresh_now()["secure"] or ""
+    assert f"configuration '{wrong}' was not accepted" in text
+    assert "Check the token or API key it holds" in text
+    assert "forged-token-0123456789" not in text
