@@ -6,7 +6,7 @@ import mimetypes
 import re
 from typing import Any, Callable
 
-from . import portal
+from . import mapservice, portal, portal_items
 from .catalog import ASYNC, CURRENT_VERSION, FULL_VERSION, SYNC, Param, Service, Task
 from .errors import RestError, bad_request, not_found, token_required
 from .features import ensure_not_found, hosted_key
@@ -22,6 +22,9 @@ SVC = r"/arcgis/rest/services/(?P<svc>[^/]+(?:/[^/]+)?)"
 TASK = SVC + r"/GPServer/(?P<task>[^/]+)"
 JOB = TASK + r"/jobs/(?P<job>[^/]+)"
 HOSTED = r"/hosted/arcgis/rest/services/(?P<name>[^/]+)"
+
+# Modules whose handlers are plain functions taking the server first: handler(gp, req, ...)
+_GP_HANDLER_MODULES = {portal.__name__, mapservice.__name__, portal_items.__name__}
 
 # How a task runs -> (the execution type it needs, the operation for the other type).
 _OPERATIONS = {"execute": (SYNC, "submitJob"), "submitJob": (ASYNC, "execute")}
@@ -61,6 +64,8 @@ class Router:
             (HOSTED + r"/FeatureServer", self.hosted_service),
             (HOSTED + r"/FeatureServer/(?P<layer>\d+)", self.hosted_layer),
             (HOSTED + r"/FeatureServer/(?P<layer>\d+)/query", self.hosted_query),
+            *mapservice.routes(),
+            *portal_items.routes(),
             (r"/portal/sharing/rest", portal.root),
             (r"/portal/sharing/rest/info", portal.info),
             (r"/portal/sharing/rest/generateToken", portal.generate_token),
@@ -83,7 +88,7 @@ class Router:
         for pattern, handler in self.routes:
             match = pattern.match(req.path)
             if match:
-                if handler.__module__ == portal.__name__:
+                if handler.__module__ in _GP_HANDLER_MODULES:
                     return handler(self.gp, req, **match.groupdict())
                 return handler(req, **match.groupdict())
         raise not_found("Not Found", f"No resource at {req.path}")
