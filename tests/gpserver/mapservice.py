@@ -68,8 +68,16 @@ def _job_layers(gp: Any, req: Request, svc: str, job: str) -> tuple[Any, list[tu
 
 
 def _extent(fs: dict) -> dict | None:
-    rect = esri.layer_from_feature_set(fs).extent()
-    if rect.isNull():
+    """The features' bounding box (geometries only: no layer, no QObject in this thread)."""
+    rect = QgsRectangle()
+    rect.setMinimal()
+    has_z, has_m = bool(fs.get("hasZ")), bool(fs.get("hasM"))
+    for feature in fs.get("features") or []:
+        if feature.get("geometry"):
+            geometry = esri.geometry_from_esri(feature["geometry"], fs.get("geometryType"),
+                                               has_z, has_m)
+            rect.combineExtentWith(geometry.boundingBox())
+    if rect.isNull() or rect.xMinimum() > rect.xMaximum():
         return None
     return {"xmin": rect.xMinimum(), "ymin": rect.yMinimum(), "xmax": rect.xMaximum(),
             "ymax": rect.yMaximum(), "spatialReference": fs.get("spatialReference")}
