@@ -51,6 +51,10 @@ def local_provider(qgis_iface: Any, qgis_processing: Any, gpserver_url: str, tmp
     provider = GpProvider(store, DescriptionCache(tmp_path / "cache"), fetch_missing=True)
     with registered(provider):
         yield provider
+    # also the dialogs of a test that failed before disposing of them
+    for widget in QApplication.topLevelWidgets():
+        if widget.inherits("QgsProcessingAlgorithmDialogBase"):
+            dispose(widget)
 
 
 def _fill_edit_dialog(name: str, url: str, seen: dict) -> None:
