@@ -7,6 +7,7 @@ this folder are not affected.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,13 @@ def vertices(geometry: Any) -> list[tuple]:
 
 def _key(value: float) -> Any:
     return "nan" if math.isnan(value) else round(value, 9)
+
+
+def qgis_wkt(compact: str) -> str:
+    """The WKT this QGIS writes for ``compact`` ("PointZ (1 2 3)"): QGIS 3.22 writes it as
+    given, QGIS >= 3.40 puts a space before the Z/M/ZM ("Point Z (1 2 3)", the ISO form)."""
+    from qgis.core import Qgis
+
+    if Qgis.QGIS_VERSION_INT < 34000:
+        return compact
+    return re.sub(r"\b([A-Z][A-Za-z]*?)(ZM|Z|M) \(", r"\1 \2 (", compact)
