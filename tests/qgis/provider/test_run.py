@@ -40,7 +40,7 @@ from arcgis_gp.provider import styling
 from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.provider import GpProvider
 
-from .helpers import headless_store, registered
+from .helpers import headless_store, real_layer_tree_view, registered
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -473,9 +473,12 @@ def test_portal_analysis_service(provider: GpProvider, hosted: bool) -> None:
 
 
 @pytest.mark.parametrize("how", ["runAndLoadResults", "task"])
-def test_result_layers_get_the_servers_style(provider: GpProvider, how: str) -> None:
+def test_result_layers_get_the_servers_style(provider: GpProvider, how: str, qgis_iface: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A feature collection's drawingInfo styles the loaded layer (the esrijson styler)."""
     import processing
+
+    real_layer_tree_view(qgis_iface, monkeypatch)
 
     params = {"inputLayer": point_layer(CITIES[:2]), "distances": "1", "units": 1,
               "bufferLayer": "TEMPORARY_OUTPUT"}
@@ -500,7 +503,8 @@ def test_result_layers_get_the_servers_style(provider: GpProvider, how: str) -> 
         QgsApplication.taskManager().addTask(task)
         assert wait_until(lambda: "ok" in outcome, 120), "the task never finished"
         assert outcome["ok"], feedback.texts()
-        handleAlgorithmResults(alg, context, feedback, True, params)
+        # by keyword: QGIS >= 3.40 dropped the showResults argument that came before it
+        handleAlgorithmResults(alg, context, feedback, parameters=params)
     added = [QgsProject.instance().mapLayer(i) for i in
              set(QgsProject.instance().mapLayers()) - before]
     buffers = [layer for layer in added if layer.name() == "Buffer Layer"]
