@@ -10,8 +10,6 @@ has an EPSG or ESRI id, as Esri ``wkt`` otherwise.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import math
 import os
@@ -25,12 +23,13 @@ from qgis.core import (
     QgsFeatureSource,
     QgsFeedback,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QVariant
 
+from .codes import POLYGON
+from .encode import GeometryEncoder
+from .errors import EsriJsonWriteError
 from .fields import _date_ms, _datetime_ms, field_to_esri, local_time_is_utc, safe_field_name
-from .geometry import POLYGON, GeometryEncoder
 from .qtypes import FieldType
 from .spatialref import encode_spatial_reference
 
@@ -60,8 +59,8 @@ class _Plan:
     def __init__(self, source: QgsFeatureSource, shape: str, keep_curves: bool,
                  big_integer_type: str, safe_names: bool) -> None:
         if shape not in (FEATURE_SET, FEATURE_COLLECTION):
-            raise ValueError(f"shape must be {FEATURE_SET!r} or {FEATURE_COLLECTION!r}, "
-                             f"not {shape!r}")
+            raise EsriJsonWriteError(f"shape must be {FEATURE_SET!r} or "
+                                     f"{FEATURE_COLLECTION!r}, not {shape!r}")
         self.shape = shape
         self.warnings: list[str] = []
         wkb_type = source.wkbType()
@@ -254,8 +253,8 @@ def _request(source: QgsFeatureSource, selected_only: bool) -> tuple[QgsFeatureR
     request = QgsFeatureRequest()
     if selected_only:
         if not isinstance(source, QgsVectorLayer):
-            raise ValueError("selected_only=True needs a QgsVectorLayer (a feature source has "
-                             "no selection); pass the layer itself.")
+            raise EsriJsonWriteError("selected_only=True needs a QgsVectorLayer (a feature "
+                                     "source has no selection); pass the layer itself.")
         request.setFilterFids(source.selectedFeatureIds())
         return request, source.selectedFeatureCount()
     return request, source.featureCount()
@@ -325,19 +324,6 @@ def source_to_feature_set(
     return {"layerDefinition": ld, "featureSet": fs}
 
 
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause Python's cycle collector while the loop runs (it makes no reference cycles):
-    the collector's passes over QGIS's many live objects cost 5-10% of a big export."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _counted(messages: dict[str, int]) -> list[str]:
     return [f"{m} ({n} feature{'s' if n != 1 else ''})." for m, n in messages.items()]
 
@@ -400,7 +386,7 @@ def write_feature_set_file(
 
     count = 0
     chunk = BATCH - 1  # the first cancel check comes after feature 999, as for a generator
-    with open(path, "w", encoding="utf-8", newline="\n") as out, _no_cyclic_gc():
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write(head)
         while True:
             batch: list[str] = []
@@ -445,7 +431,3 @@ def write_feature_set_file(
         warnings.extend(plan.warnings + _counted(plan.encoder.warnings))
     return count
 
-
-def wkb_type_name(wkb_type: int) -> str:
-    """Return a readable name for a QGIS geometry type (for messages)."""
-    return QgsWkbTypes.displayString(wkb_type)

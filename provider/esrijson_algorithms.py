@@ -22,17 +22,13 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..esrijson import reader, writer
+from .i18n import tr as _tr
 from .styling import style_when_loaded
 
 GROUP_ID = "esrijson"
 BATCH = 1000
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("EsriJsonAlgorithms", text)
 
 
 class EsriJsonToLayerAlgorithm(QgsProcessingAlgorithm):
@@ -44,7 +40,7 @@ class EsriJsonToLayerAlgorithm(QgsProcessingAlgorithm):
 
     def tr(self, text: str) -> str:
         """Translate a string of this algorithm."""
-        return QCoreApplication.translate("EsriJsonToLayerAlgorithm", text)
+        return _tr(text)
 
     def createInstance(self) -> EsriJsonToLayerAlgorithm:
         """Return a new instance (Processing runs each on its own)."""
@@ -157,7 +153,7 @@ class LayerToEsriJsonAlgorithm(QgsProcessingAlgorithm):
 
     def tr(self, text: str) -> str:
         """Translate a string of this algorithm."""
-        return QCoreApplication.translate("LayerToEsriJsonAlgorithm", text)
+        return _tr(text)
 
     def createInstance(self) -> LayerToEsriJsonAlgorithm:
         """Return a new instance (Processing runs each on its own)."""

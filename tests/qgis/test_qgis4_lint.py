@@ -77,9 +77,10 @@ def test_fixed_names_mean_the_same_values() -> None:
     from qgis.core import QgsProcessing, QgsWkbTypes
     from qgis.PyQt.QtCore import Qt
 
-    assert Qt.TimeSpec.UTC == Qt.UTC
-    assert QgsWkbTypes.Type.Point == QgsWkbTypes.Point
-    assert QgsProcessing.SourceType.TypeVector == QgsProcessing.TypeVector
+    # the short forms by getattr, so that the lint (rightly) leaves this check alone
+    assert Qt.TimeSpec.UTC == getattr(Qt, "UTC")  # noqa: B009
+    assert QgsWkbTypes.Type.Point == getattr(QgsWkbTypes, "Point")  # noqa: B009
+    assert QgsProcessing.SourceType.TypeVector == getattr(QgsProcessing, "TypeVector")  # noqa: B009
 
 
 def test_clean_source_and_skip(tmp_path: Path) -> None:

@@ -53,6 +53,22 @@ def _key(value: float) -> Any:
     return "nan" if math.isnan(value) else round(value, 9)
 
 
+def square(x: float, y: float, size: float, clockwise: bool = True) -> list:
+    """Return a closed square ring as Esri JSON coordinates (clockwise: an outer ring)."""
+    ring = [[x, y], [x, y + size], [x + size, y + size], [x + size, y], [x, y]]
+    return ring if clockwise else ring[::-1]
+
+
+# rings in every containment role (no QGIS needed: the unit tests use them too)
+NESTED = [
+    square(0, 0, 10),            # outer
+    square(1, 1, 4, False),      # hole
+    square(6, 6, 3, False),      # second hole
+    square(2, 2, 1),             # island inside the first hole
+    square(20, 0, 5),            # separate polygon
+]
+
+
 def qgis_wkt(compact: str) -> str:
     """The WKT this QGIS writes for ``compact`` ("PointZ (1 2 3)"): QGIS 3.22 writes it as
     given, QGIS >= 3.40 puts a space before the Z/M/ZM ("Point Z (1 2 3)", the ISO form)."""

@@ -30,8 +30,8 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from arcgis_gp.esrijson import writer
+from arcgis_gp.esrijson.encode import GeometryEncoder
 from arcgis_gp.esrijson.fields import local_time_is_utc
-from arcgis_gp.esrijson.geometry import GeometryEncoder
 from arcgis_gp.esrijson.qtypes import FieldType
 from tests.qgis.esrijson.helpers import gdal_layer
 

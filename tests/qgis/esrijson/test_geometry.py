@@ -9,7 +9,7 @@ import pytest
 from qgis.core import QgsGeometry, QgsWkbTypes
 
 from arcgis_gp.esrijson import reader
-from arcgis_gp.esrijson.geometry import organize_rings, signed_area
+from tests.qgis.esrijson.helpers import NESTED, square
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -23,20 +23,8 @@ def _read(geometry_type: str | None, geometries: list, **header: Any):
     return decoded, [f.geometry() if f.hasGeometry() else None for f in decoded.features()]
 
 
-def _square(x: float, y: float, size: float, clockwise: bool = True) -> list:
-    ring = [[x, y], [x, y + size], [x + size, y + size], [x + size, y], [x, y]]
-    return ring if clockwise else ring[::-1]
-
-
 # -- polygons -------------------------------------------------------------------------------
 
-NESTED = [
-    _square(0, 0, 10),            # outer
-    _square(1, 1, 4, False),      # hole
-    _square(6, 6, 3, False),      # second hole
-    _square(2, 2, 1),             # island inside the first hole
-    _square(20, 0, 5),            # separate polygon
-]
 NESTED_WKT = ("MultiPolygon (((0 0, 0 10, 10 10, 10 0, 0 0),(1 1, 1 5, 5 5, 5 1, 1 1),"
               "(6 6, 6 9, 9 9, 9 6, 6 6)),((2 2, 2 3, 3 3, 3 2, 2 2)),"
               "((20 0, 20 5, 25 5, 25 0, 20 0)))")
@@ -60,7 +48,7 @@ def test_hole_touching_its_outer_at_a_vertex() -> None:
     """Esri allows a hole touching the outer ring at one point: it stays a hole."""
     hole = [[0, 5], [3, 6], [3, 4], [0, 5]]
     _decoded, (geometry,) = _read("esriGeometryPolygon",
-                                  [{"rings": [_square(0, 0, 10), hole]}])
+                                  [{"rings": [square(0, 0, 10), hole]}])
     assert geometry.constGet().numGeometries() == 1
     assert geometry.constGet().geometryN(0).numInteriorRings() == 1
 
@@ -70,15 +58,6 @@ def test_unclosed_ring_is_closed_and_single_ring_kept_as_is() -> None:
     _decoded, (geometry,) = _read("esriGeometryPolygon",
                                   [{"rings": [[[0, 0], [0, 1], [1, 1]]]}])
     assert geometry.asWkt() == "MultiPolygon (((0 0, 0 1, 1 1, 0 0)))"
-
-
-def test_organize_rings_direct() -> None:
-    """organize_rings returns exteriors first, in the order of their exterior rings."""
-    from array import array
-
-    flats = [array("d", [c for p in ring for c in p]) for ring in NESTED]
-    assert organize_rings(flats, 2) == [[0, 1, 2], [3], [4]]
-    assert signed_area(flats[0], 2) < 0 < signed_area(flats[1], 2)
 
 
 def test_envelope_becomes_a_polygon() -> None:
@@ -138,7 +117,7 @@ def test_layer_flags_apply_to_geometries_without_flags() -> None:
 
 def test_flag_without_values_is_2d() -> None:
     """hasZ/hasM on the feature set with 2-ordinate coordinates: the layer is 2D."""
-    decoded, (geometry,) = _read("esriGeometryPolygon", [{"rings": [_square(0, 0, 1)]}],
+    decoded, (geometry,) = _read("esriGeometryPolygon", [{"rings": [square(0, 0, 1)]}],
                                  hasZ=True, hasM=True)
     assert decoded.wkb_type == QgsWkbTypes.Type.MultiPolygon
     assert not decoded.has_z and not decoded.has_m

@@ -25,8 +25,8 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from arcgis_gp.esrijson import reader, writer
-from arcgis_gp.esrijson.geometry import signed_area
 from arcgis_gp.esrijson.qtypes import FieldType
+from arcgis_gp.esrijson.rings import signed_area
 from tests.qgis.esrijson.helpers import vertices
 
 pytestmark = pytest.mark.timeout(120)

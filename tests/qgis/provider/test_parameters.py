@@ -117,7 +117,8 @@ def wire(alg: GpTaskAlgorithm, env: RunEnv, name: str) -> Any:
 
 def test_made_up_task_parameters(algorithm: GpTaskAlgorithm) -> None:
     assert algorithm.name() == "test_server_demo_analysis_made_up"
-    kinds = {d.name(): d.type() for d in algorithm.parameterDefinitions()}
+    kinds = {d.name(): d.type() for d in algorithm.parameterDefinitions()
+             if not d.name().startswith("ARCGISGP_")}  # ours: test_split_context
     assert kinds == {
         "Layers": "multilayer", "Files": "multilayer", "Rasters": "multilayer",
         "Colours": "enum", "Points": "source", "Key_Field": "field", "Reach": "number",
@@ -129,7 +130,7 @@ def test_made_up_task_parameters(algorithm: GpTaskAlgorithm) -> None:
     assert key.parentLayerParameterName() == "Points"
     assert key.defaultValue() == "Name"
     reach_units = algorithm.parameterDefinition("Reach_units")
-    assert reach_units.options()[reach_units.defaultValue()] == "esriFurlongs"
+    assert reach_units.options()[reach_units.defaultValue()] == "Furlongs"
     for name in ("Reach", "Reach_units"):
         flags = algorithm.parameterDefinition(name).flags()
         assert flags & QgsProcessingParameterDefinition.Flag.FlagAdvanced
