@@ -1,4 +1,4 @@
-"""Fixtures of the provider tests (their set-up lives in helpers.py)."""
+"""Fixtures of the provider tests (their set-up functions live in helpers.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,24 @@ from typing import Any
 
 import pytest
 
+from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.provider import GpProvider
 
-from .helpers import serving_provider
+from .helpers import headless_store, registered
 
 
 @pytest.fixture(scope="module")
 def served_provider(qgis_processing: Any, gpserver_url: str,
                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
     """The provider, registered, with a connection 'local' to the reference server."""
-    with serving_provider(tmp_path_factory.mktemp("cache"),
-                          local=gpserver_url + "/arcgis/rest/services") as provider:
+    provider = GpProvider(headless_store(local=gpserver_url + "/arcgis/rest/services"),
+                          DescriptionCache(tmp_path_factory.mktemp("cache")),
+                          fetch_missing=True)
+    with registered(provider):
         yield provider
+
+
+@pytest.fixture(scope="module")
+def jobs_provider(served_provider: GpProvider) -> GpProvider:
+    """The same provider, by the name the jobs tests use."""
+    return served_provider
