@@ -84,8 +84,13 @@ class GPClient:
     def call_json(self, method: str, url: str, *, params: Optional[dict] = None,
                   data: Optional[dict] = None, files: Optional[dict] = None,
                   authenticate: bool = True, retry: Optional[bool] = None,
-                  timeout: Optional[float] = None) -> dict:
-        """Send one JSON request; ``retry`` defaults to True for GET and False otherwise."""
+                  timeout: Optional[float] = None, headers: Optional[dict] = None,
+                  deadline: Optional[float] = None) -> dict:
+        """Send one JSON request; ``retry`` defaults to True for GET and False otherwise.
+
+        ``headers`` are sent as well (the auth strategy's win over them). ``deadline``:
+        seconds the whole exchange may take (``timeout`` bounds each silence).
+        """
         method = method.upper()
         retry = (method == "GET") if retry is None else retry
         params = dict(params or {})
@@ -95,10 +100,11 @@ class GPClient:
         else:
             data.setdefault("f", "json")
 
-        def attempt(headers: dict) -> dict:
-            resp = self._send(method, url, params=params or None, data=data, files=files,
-                              headers=headers, timeout=timeout, retry=retry)
-            return self._parse_json(resp, url)
+        def attempt(signed: dict) -> dict:
+            return self._reread(retry, url, lambda: self._parse_json(self._send(
+                method, url, params=params or None, data=data, files=files,
+                headers={**(headers or {}), **signed}, timeout=timeout, retry=retry,
+                deadline=deadline), url))
 
         return self._signed(method, url, attempt, authenticate=authenticate, files=files)
 
@@ -119,11 +125,14 @@ class GPClient:
         query = dict(params or {})
         query.setdefault("f", "json")
 
-        def attempt(headers: dict) -> Path:
+        def once(headers: dict) -> Path:
             resp = self._send("GET", url, params=query, headers=headers, retry=True,
                               stream_to=str(target))
             self._check_json_file(resp, url, target)
             return target
+
+        def attempt(headers: dict) -> Path:
+            return self._reread(True, url, lambda: once(headers))
 
         try:
             return self._signed("GET", url, attempt)
@@ -259,18 +268,41 @@ class GPClient:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _reread(self, retry: bool, url: str, once: Callable[[], _T]) -> _T:
+        """``once()``, asked again (with backoff) while its JSON answer arrives broken.
+
+        An answer that began as JSON and was cut short or garbled on the way is worth asking
+        for again, as a network error is; an HTML page from the start (a sign-in page, an
+        error page) is not.
+        """
+        tries = 1 + (self.retries if retry else 0)
+        for i in range(tries):
+            try:
+                return once()
+            except NotJSONError as exc:
+                if not exc.broken or i + 1 >= tries:
+                    raise
+                delay = self._delay(i)
+                LOGGER.debug("Broken JSON from %s (%s); retry %d/%d in %.2f s",
+                             redact_url(url), exc, i + 1, tries - 1, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _send(self, method: str, url: str, *, params: Optional[dict] = None,
               data: Optional[dict] = None, files: Optional[dict] = None,
               headers: Optional[dict] = None, timeout: Optional[float] = None,
-              retry: bool = False, stream_to: Optional[str] = None) -> Response:
+              retry: bool = False, stream_to: Optional[str] = None,
+              deadline: Optional[float] = None) -> Response:
         attempts = 1 + (self.retries if retry else 0)
         timeout = float(timeout) if timeout else self.timeout
+        extra = {"deadline": float(deadline)} if deadline else {}
         for i in range(attempts):
             start = time.monotonic()
+            sent_at = time.gmtime()
             try:
                 resp = self.transport.send(method, url, params=params, data=data, files=files,
                                            headers=headers, timeout=timeout,
-                                           stream_to=stream_to)
+                                           stream_to=stream_to, **extra)
             except NetworkError as exc:
                 ms = (time.monotonic() - start) * 1000
                 if i + 1 < attempts:
@@ -283,15 +315,8 @@ class GPClient:
                     raise NetworkError(f"{exc} Gave up after {attempts} attempts.",
                                        url=url, timeout=exc.timeout, sent=exc.sent) from None
                 if method != "GET":
-                    if exc.sent is False:
-                        note = (f"Nothing was sent: no connection to the server could be made, "
-                                f"so the {method} request did not reach it (no task was "
-                                "started). Try again once the server can be reached.")
-                    else:
-                        note = (f"The {method} request was not repeated: the server may have "
-                                "received it, and repeating it could run the task twice.")
-                    raise NetworkError(f"{exc} {note}", url=url, timeout=exc.timeout,
-                                       sent=exc.sent) from None
+                    raise NetworkError(f"{exc} {_fate(method, url, exc.sent, sent_at)}",
+                                       url=url, timeout=exc.timeout, sent=exc.sent) from None
                 raise
             ms = (time.monotonic() - start) * 1000
             LOGGER.debug("%s %s -> %d (%.0f ms, %d bytes)", method,
@@ -315,6 +340,12 @@ class GPClient:
         except (ValueError, UnicodeDecodeError) as exc:
             obj = None
             bad = str(exc).split(":")[0]
+        except RecursionError:  # Python's json gives up at about 1000 levels
+            raise NotJSONError(
+                f"The answer from {redact_url(url)} nests its JSON too deep to be read (about "
+                f"1000 levels or more, {len(body)} bytes): no ArcGIS description or result "
+                "does that, so the server, or something between it and you, sent a broken "
+                "answer.", url=url, excerpt=excerpt(body)) from None
         else:
             bad = "" if obj is not None else "empty body"
         err = error_from_json(obj, url)
@@ -363,7 +394,7 @@ class GPClient:
                 f"The answer from {redact_url(url)} stops before its JSON ends ({size} bytes, "
                 f"ending {excerpt(tail[-40:])!r}): it was cut short on the way. Try again; if "
                 "it keeps happening, the server or a proxy limits the size of answers.",
-                url=url, excerpt=excerpt(tail[-200:]))
+                url=url, excerpt=excerpt(tail[-200:]), broken=True)
 
     def _check_download(self, resp: Response, url: str, part: Path) -> None:
         head = b""
@@ -414,9 +445,10 @@ class _TokenRequests:
         """GET ``url`` (f=json) without credentials."""
         return self._client.call_json("GET", url, authenticate=False)
 
-    def post_form(self, url: str, data: dict) -> dict:
+    def post_form(self, url: str, data: dict, referer: Optional[str] = None) -> dict:
         """POST a form to a token endpoint without other credentials (safe to repeat)."""
-        return self._client.call_json("POST", url, data=data, authenticate=False, retry=True)
+        return self._client.call_json("POST", url, data=data, authenticate=False, retry=True,
+                                      headers={"Referer": referer} if referer else None)
 
 
 def _scrub(exc: GPError, secrets: tuple[str, ...]) -> None:
@@ -436,6 +468,35 @@ def _rewind(files: Optional[dict]) -> None:
         fh = spec[1] if isinstance(spec, tuple) else spec
         with contextlib.suppress(Exception):
             fh.seek(0)
+
+
+def _fate(method: str, url: str, sent: Optional[bool], when: time.struct_time) -> str:
+    """What a failed request that is not repeated means for the user's work."""
+    if sent is False:
+        return (f"Nothing was sent: no connection to the server could be made, so the {method} "
+                "request did not reach it (no task was started). Try again once the server can "
+                "be reached.")
+    path = urlsplit(url).path.rstrip("/")
+    operation = path.rsplit("/", 1)[-1].lower()
+    task = path.rsplit("/", 2)[-2] if path.count("/") >= 2 else "?"
+    at = time.strftime("%Y-%m-%d %H:%M:%S UTC", when)
+    if operation == "submitjob":
+        return (f"The request was not repeated: the server may have received it and started a "
+                f"job of task {task} (sent at {at}), whose id never came back. Before running "
+                "again, look for that job: the server's administrator can list the service's "
+                "jobs (ArcGIS Server Manager, or the Administrator Directory's "
+                f"services/<service>.GPServer/jobs). Running again may run the task twice.")
+    if operation == "execute":
+        return (f"The request was not repeated: the server may have received it and may be "
+                f"running task {task} now, or have run it (sent at {at}); a synchronous "
+                "execute leaves no job to look up, so check what the task writes, or ask the "
+                "server's administrator. Running again may run the task twice.")
+    if operation == "upload":
+        return (f"The upload was not repeated: the server may have stored the file as an "
+                f"uploaded item (sent at {at}); it deletes such items after a while. Try "
+                "again: no task was started.")
+    return (f"The {method} request was not repeated: the server may have received it (sent at "
+            f"{at}), and repeating it could do its work twice.")
 
 
 def _loggable(url: str, params: Optional[dict]) -> str:

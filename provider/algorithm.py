@@ -28,6 +28,7 @@ from . import attach, notices
 from .clients import make_client
 from .connections import Connection, ConnectionStore
 from .explain import explain_error
+from .live_layers import add_hosted_layer, add_result_map_layer, live_outputs
 from .parameters import (
     MISSING,
     ResultFile,
@@ -168,6 +169,8 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             self.addParameter(attach.attach_parameter())
         for definition in option_parameters(self._spec.service, task):
             self.addParameter(definition)
+        for output in live_outputs(self._spec.service, task):
+            self.addOutput(output)
 
     def checkParameterValues(self, parameters: dict, context: QgsProcessingContext
                              ) -> tuple[bool, str]:
@@ -217,6 +220,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         options = RunOptions.read(self, parameters, context)
         # a re-attached job was split (or not) when it was submitted
         plan = None if attach.requested(parameters) else SplitPlan.for_run(spec.task, options)
+        submitted: list[str] = []  # the ids of this run's jobs
 
         def upload(path: str) -> str:
             item_id = client.upload(service_url, path)
@@ -249,14 +253,15 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                 for note in options.context_notes(spec.service.version):
                     feedback.pushWarning(note)
             if plan is not None:
-                outputs = run_split(plan, client, spec, inputs, context_sr, feedback)
+                outputs = run_split(plan, client, spec, inputs, context_sr, feedback, submitted)
             else:
-                outputs = self._run(client, inputs, context_sr, env)
+                outputs = self._run(client, inputs, context_sr, env, submitted)
             limit = LimitInfo(spec.service.name, spec.service.maximum_records,
                               input_feature_count(inputs, spec.task))
             for p in spec.task.outputs:
                 value = outputs.get(p.name)
                 check_transfer_limit(p, value, limit, feedback)
+                add_hosted_layer(p, value, connection, env)
                 gp_type(p.data_type).from_wire(p, value, env)
                 if isinstance(value, ResultFile):
                     _remove(value.path)
@@ -271,11 +276,14 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(explain_error(err, connection)) from None
         finally:
             _delete_uploads(client, service_url, uploaded)
+        if options.result_map_layer:
+            add_result_map_layer(spec.service, submitted, connection, env)
         for destination, drawing_info in env.drawing_infos.items():
             style_when_loaded(context, destination, drawing_info, "server")
         return env.results
 
-    def _run(self, client: Any, inputs: dict, context_sr: Any, env: RunEnv) -> dict:
+    def _run(self, client: Any, inputs: dict, context_sr: Any, env: RunEnv,
+             submitted: list[str]) -> dict:
         spec = self._spec
         feedback = env.feedback
         url = spec.task.url
@@ -298,6 +306,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                               task=spec.task)
             feedback.pushInfo(f"Submitted job {job.job_id} to {url}")
         attach.record_job(self, job, env.parameters)
+        submitted.append(job.job_id)
         lock = threading.Lock()
 
         def should_cancel() -> bool:

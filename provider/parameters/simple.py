@@ -234,7 +234,9 @@ class FieldType(StringType):
             return super().to_wire(p, env)
         if raw_value(env, p.name) is MISSING:
             return MISSING
-        names = env.algorithm.parameterAsFields(env.parameters, p.name, env.context)
+        # parameterAsFields is deprecated (and warns) from QGIS 3.40, which has parameterAsStrings
+        as_strings = getattr(env.algorithm, "parameterAsStrings", env.algorithm.parameterAsFields)
+        names = as_strings(env.parameters, p.name, env.context)
         return names[0] if names else MISSING
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from . import tasks as t
 from .catalog import ASYNC, DERIVED, IN, OUT, REQUIRED, SYNC, Param, Service, Task, TaskFunc
 from .limited import limited_services
+from .webtool import webtool_service
 
 
 def _schema(geometry_type: str | None, *more_fields: str) -> dict[str, Any]:
@@ -287,4 +288,5 @@ def build_services(max_job_seconds: float = 3600.0) -> dict[str, Service]:
                 uploads=True),
     ]
     services += limited_services(service, sys.modules[__name__])
+    services.append(webtool_service(service, sys.modules[__name__]))
     return {s.name.lower(): s for s in services}

@@ -49,6 +49,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
     return predicate()
 
 
+def dispose(widget: Any) -> None:
+    """Close and delete a dialog now: one left alive under the main window reacts to the
+    project's layers being removed when QGIS exits, and QGIS >= 3.44 aborts there."""
+    from qgis.PyQt.QtCore import QEvent
+
+    widget.close()
+    widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def new_store(environ: Mapping[str, str] | None = None) -> ConnectionStore:
     """A connection store under a settings key of its own (no headless connections unless
     ``environ`` gives some)."""

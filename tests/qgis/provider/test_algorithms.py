@@ -345,30 +345,25 @@ def test_start_up_with_the_server_down_uses_the_cache(qgis_app: Any, tmp_path: P
 
 
 def test_a_run_against_a_server_that_went_down_says_nothing_was_sent(
-        qgis_processing: Any, tmp_path: Path) -> None:
+        qgis_processing: Any, faultproxy: Any, tmp_path: Path) -> None:
     """Connection refused on submitJob: no job started, and the message says exactly that."""
     import processing
     from qgis.core import QgsProcessingException
 
-    from tests.gpserver import GPServer
-
-    server = GPServer(port=0)
-    server.start()
-    try:
-        provider = make_provider(server.url + "/arcgis/rest/services/Demo/Analysis/GPServer",
-                                 tmp_path)
-        registry = QgsApplication.processingRegistry()
-        old = registry.providerById("arcgisgp")
-        if old is not None:
-            registry.removeProvider(old)
-        assert registry.addProvider(provider)
-    finally:
-        server.stop()
+    provider = make_provider(faultproxy.url + "/arcgis/rest/services/Demo/Analysis/GPServer",
+                             tmp_path)
+    registry = QgsApplication.processingRegistry()
+    old = registry.providerById("arcgisgp")
+    if old is not None:
+        registry.removeProvider(old)
+    assert registry.addProvider(provider)
+    faultproxy.refuse(600)  # the server goes down: kept-alive connections are dropped too
     try:
         with pytest.raises(QgsProcessingException) as caught:
             processing.run("arcgisgp:local_demo_analysis_sleep", {"Seconds": 0.1})
     finally:
         registry.removeProvider(provider)
+    assert faultproxy.count(r"/submitJob$") == 0
     text = str(caught.value)
     assert "Nothing was sent" in text and "no task was started" in text, text
     assert "may have received" not in text
