@@ -150,6 +150,10 @@ class JsonStream:
     def _fix_trailing_comma(self, pos: int) -> bool:
         """Drop a comma that directly precedes ``}``/``]`` at ``pos``; True when done."""
         buf = self._buf
+        if pos < len(buf) and buf[pos] == ",":  # Python >= 3.13 reports the comma itself
+            pos += 1
+            while pos < len(buf) and buf[pos] in WHITESPACE:
+                pos += 1
         if pos >= len(buf) or buf[pos] not in "}]":
             return False
         k = pos - 1

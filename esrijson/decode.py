@@ -99,13 +99,13 @@ def layer_wkb_type(geometry_type: str | None, has_z: bool, has_m: bool,
                    curves: bool = False) -> int:
     """Return the QGIS layer type for an Esri geometry type: lines and polygons are multi."""
     if geometry_type is None:
-        return QgsWkbTypes.NoGeometry
+        return QgsWkbTypes.Type.NoGeometry
     base = {
-        POINT: QgsWkbTypes.Point,
-        MULTIPOINT: QgsWkbTypes.MultiPoint,
-        POLYLINE: QgsWkbTypes.MultiCurve if curves else QgsWkbTypes.MultiLineString,
-        POLYGON: QgsWkbTypes.MultiSurface if curves else QgsWkbTypes.MultiPolygon,
-        ENVELOPE: QgsWkbTypes.MultiPolygon,
+        POINT: QgsWkbTypes.Type.Point,
+        MULTIPOINT: QgsWkbTypes.Type.MultiPoint,
+        POLYLINE: QgsWkbTypes.Type.MultiCurve if curves else QgsWkbTypes.Type.MultiLineString,
+        POLYGON: QgsWkbTypes.Type.MultiSurface if curves else QgsWkbTypes.Type.MultiPolygon,
+        ENVELOPE: QgsWkbTypes.Type.MultiPolygon,
     }[geometry_type]
     if has_z:
         base = QgsWkbTypes.addZ(base)

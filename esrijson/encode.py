@@ -47,25 +47,25 @@ _unpack_i = unpack_uint32
 
 
 ESRI_TYPE_OF_FLAT = {
-    QgsWkbTypes.Point: POINT,
-    QgsWkbTypes.MultiPoint: MULTIPOINT,
-    QgsWkbTypes.LineString: POLYLINE,
-    QgsWkbTypes.MultiLineString: POLYLINE,
-    QgsWkbTypes.CircularString: POLYLINE,
-    QgsWkbTypes.CompoundCurve: POLYLINE,
-    QgsWkbTypes.MultiCurve: POLYLINE,
-    QgsWkbTypes.Polygon: POLYGON,
-    QgsWkbTypes.MultiPolygon: POLYGON,
-    QgsWkbTypes.CurvePolygon: POLYGON,
-    QgsWkbTypes.MultiSurface: POLYGON,
-    QgsWkbTypes.Triangle: POLYGON,
+    QgsWkbTypes.Type.Point: POINT,
+    QgsWkbTypes.Type.MultiPoint: MULTIPOINT,
+    QgsWkbTypes.Type.LineString: POLYLINE,
+    QgsWkbTypes.Type.MultiLineString: POLYLINE,
+    QgsWkbTypes.Type.CircularString: POLYLINE,
+    QgsWkbTypes.Type.CompoundCurve: POLYLINE,
+    QgsWkbTypes.Type.MultiCurve: POLYLINE,
+    QgsWkbTypes.Type.Polygon: POLYGON,
+    QgsWkbTypes.Type.MultiPolygon: POLYGON,
+    QgsWkbTypes.Type.CurvePolygon: POLYGON,
+    QgsWkbTypes.Type.MultiSurface: POLYGON,
+    QgsWkbTypes.Type.Triangle: POLYGON,
 }
 
 
 def esri_geometry_type(wkb_type: int) -> str | None:
     """Return the Esri geometry type for a QGIS layer type; None for tables."""
     flat = QgsWkbTypes.flatType(wkb_type)
-    if flat in (QgsWkbTypes.NoGeometry, QgsWkbTypes.Unknown):
+    if flat in (QgsWkbTypes.Type.NoGeometry, QgsWkbTypes.Type.Unknown):
         return None
     kind = ESRI_TYPE_OF_FLAT.get(flat)
     if kind is None:

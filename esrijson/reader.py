@@ -82,7 +82,7 @@ class DecodedFeatureSet:
         ``trailer()`` (None, or what came after the features, once they were read).
         """
         self.fields = QgsFields()
-        self.wkb_type = QgsWkbTypes.NoGeometry
+        self.wkb_type = QgsWkbTypes.Type.NoGeometry
         self.crs = QgsCoordinateReferenceSystem()
         self.drawing_info: dict | None = None
         self.exceeded_transfer_limit = False

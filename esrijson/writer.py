@@ -30,6 +30,7 @@ from .codes import POLYGON
 from .encode import GeometryEncoder
 from .errors import EsriJsonWriteError
 from .fields import _date_ms, _datetime_ms, field_to_esri, local_time_is_utc, safe_field_name
+from .qtypes import FieldType
 from .spatialref import encode_spatial_reference
 
 __all__ = ["source_to_feature_set", "write_feature_set_file", "FEATURE_SET", "FEATURE_COLLECTION"]
@@ -79,7 +80,7 @@ class _Plan:
                 self.warnings.append(f"Field {field.name()!r} is written as {name!r} (Esri "
                                      "field names take letters, digits and '_').")
             wide = big_integer_type
-            if field.type() == QVariant.LongLong and _fits_int32(source, index):
+            if field.type() == FieldType.LongLong and _fits_int32(source, index):
                 wide = "esriFieldTypeInteger"
             definition, converter, warning = field_to_esri(field, name, big_integer_type=wide)
             if warning:
@@ -105,7 +106,7 @@ class _Plan:
                                        "alias": self.oid_name})
         self.all_fields = len(self.indices) == len(source.fields())
         if self.add_oid:
-            kinds.insert(0, (QVariant.LongLong, None))
+            kinds.insert(0, (FieldType.LongLong, None))
         self.kinds = kinds
         self.sr = encode_spatial_reference(source.sourceCrs()) if self.has_geometry else None
         self.layer_name = source.sourceName() if hasattr(source, "sourceName") else ""
@@ -177,7 +178,7 @@ def _nullsafe(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return wrapped
 
 
-_INTEGER_TYPES = (QVariant.Int, QVariant.LongLong, QVariant.UInt, QVariant.ULongLong)
+_INTEGER_TYPES = (FieldType.Int, FieldType.LongLong, FieldType.UInt, FieldType.ULongLong)
 
 
 def _fast_attributes(names: list[str], kinds: list[tuple[Any, Any]]
@@ -199,16 +200,16 @@ def _fast_attributes(names: list[str], kinds: list[tuple[Any, Any]]
     for position, (qtype, converter) in enumerate(kinds):
         if converter is None and qtype in _INTEGER_TYPES:
             slot, kind = "%d", int
-        elif converter is None and qtype == QVariant.Double:
+        elif converter is None and qtype == FieldType.Double:
             slot, kind = "%r", float
             floats = True
-        elif converter is None and qtype == QVariant.String:
+        elif converter is None and qtype == FieldType.String:
             slot, kind = "%s", str
             strings.append(position)
-        elif converter is _datetime_ms and qtype == QVariant.DateTime:
+        elif converter is _datetime_ms and qtype == FieldType.DateTime:
             slot, kind = "%d", QDateTime
             datetimes.append(position)
-        elif converter is _date_ms and qtype == QVariant.Date:
+        elif converter is _date_ms and qtype == FieldType.Date:
             slot, kind = "%d", QDate
             dates.append(position)
         else:
@@ -219,7 +220,7 @@ def _fast_attributes(names: list[str], kinds: list[tuple[Any, Any]]
     fmt = '{"attributes":{' + ",".join(slots) + "}"
     expected = tuple(types)
     # local date-times are UTC ones when local time is UTC: setting the spec skips mktime
-    local, utc = Qt.LocalTime, Qt.UTC
+    local, utc = Qt.TimeSpec.LocalTime, Qt.TimeSpec.UTC
     local_is_utc = bool(datetimes) and local_time_is_utc()
 
     def text(values: list) -> str | None:

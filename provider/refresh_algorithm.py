@@ -22,19 +22,15 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..gp_client.discovery import SkippedService
 from ..gp_client.model import ServiceDescription
 from .cache import DescriptionCache
 from .connections import Connection, ConnectionStore
 from .explain import skipped_text, tasks_summary
+from .i18n import tr as _tr
 from .naming import slug
 from .refresh import refresh_connections
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("RefreshConnectionsAlgorithm", text)
 
 
 class RefreshConnectionsAlgorithm(QgsProcessingAlgorithm):
@@ -68,10 +64,6 @@ class RefreshConnectionsAlgorithm(QgsProcessingAlgorithm):
     def tags(self) -> list[str]:
         """Return search tags."""
         return ["arcgis", "esri", "gpserver", "refresh", "cache", "connections", "update"]
-
-    def flags(self) -> QgsProcessingAlgorithm.Flags:
-        """Run on the main thread: the toolbox is reloaded at the end (waits keep it turning)."""
-        return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
 
     def shortHelpString(self) -> str:
         """Return the help: what is refreshed and when to use it."""
@@ -135,7 +127,9 @@ class RefreshConnectionsAlgorithm(QgsProcessingAlgorithm):
             lines.append(line)
             feedback.setProgress(100.0 * (index + 1) / len(connections))
         if provider is not None and lines:
-            provider.refreshAlgorithms()
+            # The fetching above runs in Processing's worker thread; the toolbox is reloaded
+            # on the provider's (main) thread, queued there when this is not it.
+            provider.reload_requested.emit()
         if failed:
             raise QgsProcessingException(
                 _tr("{} of {} connections could not be refreshed (their cached algorithms, "

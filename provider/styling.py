@@ -22,16 +22,12 @@ from qgis.core import (
     QgsProcessingLayerPostProcessorInterface,
 )
 from qgis.PyQt import sip
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..esrijson import style
+from .i18n import tr as _tr
 
 _LOCK = threading.Lock()
 _PENDING: list[DrawingInfoStyler] = []  # stylers whose layer is not loaded yet
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("DrawingInfoStyler", text)
 
 
 class DrawingInfoStyler(QgsProcessingLayerPostProcessorInterface):

@@ -1,4 +1,4 @@
-"""The plugin's GUI entry points: menu, toolbar, Processing toolbox actions, start-up refresh.
+"""The plugin's GUI entry points: menu, toolbar, toolbox actions, jobs panel, start-up refresh.
 
 plugin.py wires it in two lines (``GuiEntry(iface, provider).add_to_gui()`` in initGui,
 ``remove_from_gui()`` in unload); everything GUI lives here.
@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
+
+from ..provider.i18n import tr
 
 MENU = "&ArcGIS Geoprocessing"
 
@@ -25,12 +27,11 @@ class GuiEntry:
         self.manage_action: Optional[QAction] = None
         self.refresh_action: Optional[QAction] = None
         self.dialog = None
+        self.jobs_dock = None
+        self.jobs_action: Optional[QAction] = None
         self._toolbox_actions: list = []
 
-    @staticmethod
-    def tr(text: str) -> str:
-        """Translate a literal."""
-        return QCoreApplication.translate("ArcGisGp", text)
+    tr = staticmethod(tr)
 
     def add_to_gui(self) -> None:
         """Create the actions, put them in the menu, toolbar and toolbox; refresh in background."""
@@ -48,12 +49,14 @@ class GuiEntry:
         self.iface.addPluginToMenu(MENU, self.refresh_action)
         self.iface.addToolBarIcon(self.manage_action)
         self._register_toolbox_actions()
+        self._add_jobs_dock()
         if self.refresh_on_start and self.provider is not None:
             self.provider.refresh_in_background()
 
     def remove_from_gui(self) -> None:
         """Remove every action added by add_to_gui."""
         self._unregister_toolbox_actions()
+        self._remove_jobs_dock()
         for action in (self.manage_action, self.refresh_action):
             if action is None:
                 continue
@@ -76,6 +79,38 @@ class GuiEntry:
         self.dialog.raise_()
         return self.dialog
 
+    def _add_jobs_dock(self) -> None:
+        """Dock the jobs panel (listed in View > Panels) and start watching running jobs.
+
+        It shows itself at start-up when jobs of an earlier session still run.
+        """
+        from .jobs_dock import JobsDock
+
+        store = self.provider.store if self.provider is not None else None
+        self.jobs_dock = JobsDock(connections=store, parent=self.iface.mainWindow())
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.jobs_dock)
+        self.jobs_dock.setVisible(bool(self.jobs_dock.panel.store.running()))
+        self.jobs_action = self.jobs_dock.toggleViewAction()
+        self.jobs_action.setObjectName("arcgisgp_jobs_panel")
+        self.iface.addPluginToMenu(MENU, self.jobs_action)
+        self.jobs_dock.panel.start()
+
+    def _remove_jobs_dock(self) -> None:
+        if self.jobs_dock is None:
+            return
+        self.jobs_dock.panel.stop()
+        if self.jobs_action is not None:
+            self.iface.removePluginMenu(MENU, self.jobs_action)
+        self.iface.removeDockWidget(self.jobs_dock)
+        self.jobs_dock.deleteLater()
+        self.jobs_dock = self.jobs_action = None
+
+    def show_jobs(self) -> Any:
+        """Show (and raise) the jobs panel."""
+        if self.jobs_dock is not None:
+            self.jobs_dock.setUserVisible(True)
+        return self.jobs_dock
+
     def refresh(self) -> None:
         """Refresh every connection in the background."""
         if self.provider is not None:
@@ -93,6 +128,7 @@ class GuiEntry:
         self._toolbox_actions = [
             _ToolboxAction(self.tr("Manage Connections…"), self.show_connections),
             _ToolboxAction(self.tr("Refresh Services"), self.refresh),
+            _ToolboxAction(self.tr("ArcGIS GP Jobs…"), self.show_jobs),
         ]
         ProviderActions.registerProviderActions(self.provider, self._toolbox_actions)
 

@@ -35,11 +35,13 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
+from arcgis_gp.gp_client.values import LINEAR_UNITS
 from arcgis_gp.provider.algorithm import GpTaskAlgorithm, plain_text
 from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
-from arcgis_gp.provider.parameters import LINEAR_UNITS
+from arcgis_gp.provider.parameters.choices import unit_label
 from arcgis_gp.provider.provider import GpProvider
+from tests.qgis.provider.helpers import registered, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -150,9 +152,9 @@ def _check_input(alg: GpTaskAlgorithm, param: dict) -> None:
         if default:
             amount = default.get("distance", default.get("area"))
             assert definition.defaultValue() == amount
-            assert units.options()[units.defaultValue()] == default["units"]
+            assert units.options()[units.defaultValue()] == unit_label(default["units"])
         if data_type == "GPLinearUnit":
-            assert set(LINEAR_UNITS) <= set(units.options())
+            assert {unit_label(unit) for unit in LINEAR_UNITS} <= set(units.options())
     elif data_type in ("GPFeatureRecordSetLayer", "GPRecordSet"):
         assert isinstance(definition, QgsProcessingParameterFeatureSource)
     elif data_type not in ("GPDate", "GPDataFile", "GPRasterData", "GPRasterDataLayer",
@@ -208,7 +210,8 @@ def test_parameters_follow_the_task_descriptions(algorithms: dict, server_tasks:
 
 def test_buffer_features_parameters(algorithms: dict) -> None:
     alg = algorithms["local_demo_analysis_bufferfeatures"].create()
-    names = [d.name() for d in alg.parameterDefinitions()]
+    names = [d.name() for d in alg.parameterDefinitions()
+             if not d.name().startswith("ARCGISGP_")]  # ours, tested where they are made
     assert names == ["Input_Features", "Distance", "Distance_units", "Dissolve",
                      "Output_Features"]
     source = alg.parameterDefinition("Input_Features")
@@ -217,7 +220,7 @@ def test_buffer_features_parameters(algorithms: dict) -> None:
     assert sink.dataType() == QgsProcessing.SourceType.TypeVectorPolygon
     assert alg.parameterDefinition("Distance").defaultValue() == 100.0
     units = alg.parameterDefinition("Distance_units")
-    assert units.options()[units.defaultValue()] == "esriMeters"
+    assert units.options()[units.defaultValue()] == "Meters"
     assert alg.parameterDefinition("Dissolve").options() == ["NONE", "ALL"]
     assert "asynchronous" in alg.shortHelpString()
     assert alg.helpUrl() == alg.spec.task.help_url
@@ -246,7 +249,7 @@ def test_echo_all_types_maps_every_type(algorithms: dict) -> None:
     assert alg.parameterDefinition("In_GPMultiValue_GPLong").defaultValue() == "1;2;3"
     assert alg.parameterDefinition("In_GPSpatialReference").defaultValue() == "EPSG:4326"
     areal = alg.parameterDefinition("In_GPArealUnit_units")
-    assert areal.options()[areal.defaultValue()] == "esriSquareKilometers"
+    assert areal.options()[areal.defaultValue()] == "Square Kilometers"
     assert alg.outputDefinition("Out_GPString").type() == "outputString"
     assert alg.outputDefinition("Out_GPBoolean").type() == "outputBoolean"
     assert alg.outputDefinition("Out_GPLong").type() == "outputNumber"
@@ -259,7 +262,8 @@ def test_create_instance_keeps_the_description(algorithms: dict) -> None:
     assert copy is not alg
     assert copy.spec is alg.spec
     assert copy.id() == "arcgisgp:local_demo_analysis_sleep"
-    assert [d.name() for d in copy.parameterDefinitions()] == ["Seconds", "Outcome"]
+    assert [d.name() for d in copy.parameterDefinitions()
+            if not d.name().startswith("ARCGISGP_")] == ["Seconds", "Outcome"]
 
 
 # ---------------------------------------------------------------- cache, down, odd descriptions
@@ -341,30 +345,25 @@ def test_start_up_with_the_server_down_uses_the_cache(qgis_app: Any, tmp_path: P
 
 
 def test_a_run_against_a_server_that_went_down_says_nothing_was_sent(
-        qgis_processing: Any, tmp_path: Path) -> None:
+        qgis_processing: Any, faultproxy: Any, tmp_path: Path) -> None:
     """Connection refused on submitJob: no job started, and the message says exactly that."""
     import processing
     from qgis.core import QgsProcessingException
 
-    from tests.gpserver import GPServer
-
-    server = GPServer(port=0)
-    server.start()
-    try:
-        provider = make_provider(server.url + "/arcgis/rest/services/Demo/Analysis/GPServer",
-                                 tmp_path)
-        registry = QgsApplication.processingRegistry()
-        old = registry.providerById("arcgisgp")
-        if old is not None:
-            registry.removeProvider(old)
-        assert registry.addProvider(provider)
-    finally:
-        server.stop()
+    provider = make_provider(faultproxy.url + "/arcgis/rest/services/Demo/Analysis/GPServer",
+                             tmp_path)
+    registry = QgsApplication.processingRegistry()
+    old = registry.providerById("arcgisgp")
+    if old is not None:
+        registry.removeProvider(old)
+    assert registry.addProvider(provider)
+    faultproxy.refuse(600)  # the server goes down: kept-alive connections are dropped too
     try:
         with pytest.raises(QgsProcessingException) as caught:
             processing.run("arcgisgp:local_demo_analysis_sleep", {"Seconds": 0.1})
     finally:
         registry.removeProvider(provider)
+    assert faultproxy.count(r"/submitJob$") == 0
     text = str(caught.value)
     assert "Nothing was sent" in text and "no task was started" in text, text
     assert "may have received" not in text
@@ -459,12 +458,7 @@ def test_refresh_algorithm_reloads_the_toolbox(qgis_processing: Any, gpserver_ur
 
     provider = make_provider(gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer",
                              tmp_path, fetch_missing=False)
-    registry = QgsApplication.processingRegistry()
-    old = registry.providerById("arcgisgp")
-    if old is not None:
-        registry.removeProvider(old)
-    assert registry.addProvider(provider)
-    try:
+    with registered(provider):
         names = {a.name() for a in provider.algorithms()}
         assert "refreshconnections" in names
         assert "local_demo_analysissync_copyfeatures" not in names  # no cache yet
@@ -474,8 +468,39 @@ def test_refresh_algorithm_reloads_the_toolbox(qgis_processing: Any, gpserver_ur
                                     f"{tmp_path / 'local.json'}")
         assert "local_demo_analysissync_copyfeatures" in {a.name() for a in
                                                           provider.algorithms()}
-    finally:
-        registry.removeProvider(provider)
+
+
+def test_refresh_algorithm_fetches_off_the_gui_thread(qgis_processing: Any, gpserver_url: str,
+                                                     tmp_path: Path) -> None:
+    """Run as the dialog runs it (a worker task): the toolbox reloads on the main thread."""
+    from qgis.core import (
+        QgsProcessingAlgorithm,
+        QgsProcessingAlgRunnerTask,
+        QgsProcessingContext,
+        QgsProcessingFeedback,
+    )
+    from qgis.PyQt.QtCore import QThread
+
+    provider = make_provider(gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer",
+                             tmp_path, fetch_missing=False)
+    reload_threads: list[bool] = []
+    with registered(provider):
+        provider.algorithmsLoaded.connect(  # after the registry's own load
+            lambda: reload_threads.append(QThread.currentThread() == QCoreApplication.instance()
+                                          .thread()))
+        algorithm = QgsApplication.processingRegistry().algorithmById(
+            "arcgisgp:refreshconnections")
+        assert not algorithm.flags() & QgsProcessingAlgorithm.Flag.FlagNoThreading
+        context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+        task = QgsProcessingAlgRunnerTask(algorithm, {}, context, feedback)
+        done: list[bool] = []
+        task.executed.connect(lambda ok, _results: done.append(ok))
+        QgsApplication.taskManager().addTask(task)
+        assert wait_until(lambda: bool(done) and bool(reload_threads), 60)
+        assert done == [True]
+        assert reload_threads == [True]  # reloaded once, on the main thread
+        assert "local_demo_analysissync_copyfeatures" in {a.name() for a in
+                                                          provider.algorithms()}
 
 
 def test_skipped_services_are_logged_in_qgis_terms(gpserver_url: str, tmp_path: Path) -> None:

@@ -1,0 +1,156 @@
+"""The "ArcGIS GP jobs" panel, offscreen, against the reference server.
+
+Jobs are left in the store as an earlier session (or a killed qgis_process) leaves them;
+the panel watches them in the background, cancels them on the server, loads a finished
+job's results into the project through the algorithm, and says plainly when a job is
+gone from the server or its connection was removed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from qgis.core import QgsProject, QgsWkbTypes
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QGuiApplication
+
+from arcgis_gp.provider.job_store import JobRecord, JobStore
+from arcgis_gp.provider.provider import GpProvider
+from arcgis_gp.ui.gui_entry import GuiEntry
+from arcgis_gp.ui.jobs_dock import TITLE, URL_ROLE, JobsDock, JobsPanel
+
+from .helpers import POINTS, jobs_of, submit, wait_for, wait_until
+from .test_jobs import ASYNC
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture()
+def panel(jobs_provider: GpProvider, tmp_path: Path) -> Iterator[JobsPanel]:
+    """A started panel over a store of its own; stopped afterwards."""
+    panel = JobsPanel(JobStore(tmp_path / "jobs.json"), jobs_provider.store)
+    panel.resize(900, 400)
+    panel.show()
+    panel.start()
+    yield panel
+    panel.stop()
+    panel.close()
+
+
+def left_behind(job_url: str, task: str, connection: str = "local",
+                algorithm: str = "") -> JobRecord:
+    """The record a run leaves when it submitted a job."""
+    return JobRecord(job_url=job_url, job_id=job_url.rsplit("/", 1)[1],
+                     task_url=job_url.rsplit("/jobs/", 1)[0], connection=connection,
+                     algorithm_id=algorithm or ASYNC + task.lower(), task=task,
+                     submitted=time.time() - 5)
+
+
+def row(panel: JobsPanel, job_url: str) -> dict:
+    """The texts of a job's row, by column."""
+    panel.reload()
+    for index in range(panel.jobList.topLevelItemCount()):
+        item = panel.jobList.topLevelItem(index)
+        if item.data(0, URL_ROLE) == job_url:
+            header = panel.jobList.headerItem()
+            return {header.text(c).lower(): item.text(c) for c in range(item.columnCount())}
+    return {}
+
+
+
+def test_panel_watches_a_running_job_and_cancels_it(panel: JobsPanel, gpserver: Any) -> None:
+    job_url = submit(gpserver.url, "Sleep", Seconds=60)
+    panel.store.put(left_behind(job_url, "Sleep"))
+    panel.watcher.poll_now()
+    assert wait_until(lambda: row(panel, job_url).get("status") == "Running", 30)
+    assert wait_until(lambda: (panel.store.get(job_url).progress or 0) > 0, 30)
+    assert row(panel, job_url)["task"] == "Sleep"
+    assert row(panel, job_url)["connection"] == "local"
+    panel.select(job_url)
+    assert panel.cancelButton.isEnabled() and not panel.loadButton.isEnabled()
+    assert "Sleeping for 60 seconds" in panel.details.toPlainText()
+    asked: list[str] = []
+    panel.confirm = lambda question: asked.append(question) or True
+    panel.cancelButton.click()
+    assert asked and "Sleep" in asked[0]
+    assert wait_until(lambda: row(panel, job_url).get("status") == "Cancelled", 30)
+    server = requests.get(job_url, params={"f": "json"}, timeout=10).json()
+    assert server["jobStatus"] == "esriJobCancelled"
+    assert panel.store.get(job_url).ended is not None
+
+
+def test_panel_loads_a_finished_jobs_results_into_the_project(panel: JobsPanel,
+                                                              gpserver: Any) -> None:
+    job_url = submit(gpserver.url, "BufferFeatures", Input_Features=POINTS,
+                     Distance={"distance": 500, "units": "esriMeters"})
+    wait_for(job_url)
+    panel.store.put(left_behind(job_url, "BufferFeatures"))
+    assert wait_until(lambda: row(panel, job_url).get("status") == "Succeeded", 30)
+    before_jobs = jobs_of(gpserver, "BufferFeatures")
+    project = QgsProject.instance()
+    before_layers = set(project.mapLayers())
+    loaded: list[tuple] = []
+    panel.results_loaded.connect(lambda *args: loaded.append(args))
+    panel.select(job_url)
+    assert panel.loadButton.isEnabled()
+    panel.loadButton.click()
+    assert wait_until(lambda: bool(loaded), 60)
+    assert loaded[0][1], loaded
+    new = [project.mapLayer(i) for i in set(project.mapLayers()) - before_layers]
+    assert len(new) == 1
+    layer = new[0]
+    assert layer.name() == "Output Features"
+    assert layer.geometryType() == QgsWkbTypes.GeometryType.PolygonGeometry
+    assert sorted(f["Name"] for f in layer.getFeatures()) == ["Bern", "Lausanne"]
+    assert jobs_of(gpserver, "BufferFeatures") == before_jobs
+    assert "Loaded the results of BufferFeatures" in panel.statusLabel.text()
+    project.removeMapLayer(layer.id())
+
+
+def test_panel_says_when_a_job_is_gone_or_its_connection_removed(panel: JobsPanel,
+                                                                 gpserver: Any) -> None:
+    task_url = f"{gpserver.url}/arcgis/rest/services/Demo/Analysis/GPServer/Sleep"
+    gone = f"{task_url}/jobs/jlongforgotten"
+    orphan_url = f"{task_url}/jobs/jorphan"
+    panel.store.put(left_behind(gone, "Sleep"))
+    panel.store.put(left_behind(orphan_url, "Sleep", connection="deleted-connection"))
+    panel.watcher.poll_now()
+    assert wait_until(lambda: row(panel, gone).get("status") == "Gone from the server", 30)
+    assert wait_until(
+        lambda: row(panel, orphan_url).get("status") == "Connection removed", 30)
+    panel.select(gone)
+    assert "jlongforgotten is unknown to the server" in panel.details.toPlainText()
+    assert not panel.cancelButton.isEnabled() and not panel.loadButton.isEnabled()
+    panel.copyButton.click()
+    assert QGuiApplication.clipboard().text() == gone
+    panel.removeButton.click()
+    assert panel.store.get(gone) is None and row(panel, gone) == {}
+    assert row(panel, orphan_url)  # the other one stays
+
+
+def test_a_job_recorded_by_another_process_shows_up(panel: JobsPanel, gpserver: Any) -> None:
+    job_url = submit(gpserver.url, "Sleep", Seconds=0.2)
+    JobStore(panel.store.path).put(left_behind(job_url, "Sleep"))  # e.g. qgis_process
+    assert wait_until(lambda: row(panel, job_url).get("status") == "Succeeded", 30)
+
+
+def test_gui_entry_docks_the_panel_and_stops_it(qgis_iface: Any, jobs_provider: GpProvider) -> None:
+    entry = GuiEntry(qgis_iface, jobs_provider, refresh_on_start=False)
+    entry.add_to_gui()
+    try:
+        dock = entry.jobs_dock
+        assert isinstance(dock, JobsDock) and dock.windowTitle() == TITLE
+        assert entry.jobs_action is not None and entry.jobs_action.isCheckable()
+        entry.show_jobs()
+        QCoreApplication.processEvents()
+        assert not dock.isHidden()  # shown (the test main window itself is not)
+        watcher = dock.panel.watcher
+    finally:
+        entry.remove_from_gui()
+    assert entry.jobs_dock is None
+    assert not watcher.busy
