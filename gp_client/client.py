@@ -53,12 +53,16 @@ class GPClient:
 
     def __init__(self, *, transport: Optional[Transport] = None, auth: Optional[Auth] = None,
                  timeout: float = 60.0, retries: int = 3, backoff: float = 0.25,
-                 execute_timeout: Optional[float] = None) -> None:
+                 execute_timeout: Optional[float] = None,
+                 patience: Optional[float] = None) -> None:
         self.transport = transport if transport is not None else RequestsTransport()
         self.auth = auth if auth is not None else NoAuth()
         self.timeout = float(timeout)
         self.execute_timeout = float(execute_timeout) if execute_timeout else max(
             self.timeout, 600.0)
+        #: seconds a job's wait and result fetches keep trying through an outage (None:
+        #: gp_client.patience.PATIENCE); each Job takes it when it is made
+        self.patience = patience
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
         self._versions: dict[str, Optional[float]] = {}
