@@ -102,10 +102,21 @@ class GPClient:
         else:
             data.setdefault("f", "json")
 
+        def once(headers: dict) -> dict:
+            sent_at = time.gmtime()
+            resp = self._send(method, url, params=params or None, data=data, files=files,
+                              headers=headers, timeout=timeout, retry=retry, deadline=deadline)
+            try:
+                return self._parse_json(resp, url)
+            except (NotJSONError, HTTPError) as exc:
+                if method == "GET" or retry or (isinstance(exc, HTTPError) and exc.status < 500):
+                    raise
+                # a gateway's error page or a garbled answer: the server may have acted on it
+                exc.args = (f"{exc} {_fate(method, url, None, sent_at)}",)
+                raise
+
         def attempt(headers: dict) -> dict:
-            return self._reread(retry, url, lambda: self._parse_json(self._send(
-                method, url, params=params or None, data=data, files=files, headers=headers,
-                timeout=timeout, retry=retry, deadline=deadline), url))
+            return self._reread(retry, url, lambda: once(headers))
 
         return self._signed(method, url, attempt, authenticate=authenticate, files=files)
 
