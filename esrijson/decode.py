@@ -160,29 +160,35 @@ def geometry_dims(geometry: Any, has_z: bool | None, has_m: bool | None
     return False, False, curves
 
 
-def _num(value: Any) -> float:
-    if value is None:
-        return NAN
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return NAN
+# warnings for malformed geometries (the feature is kept; see esrijson/README.md)
+NOT_FINITE = ("Geometries with NaN or infinite x/y coordinates were dropped (the features were "
+              "kept without geometry)")
+TEXT_COORDINATE = ("Geometries with text where a coordinate must be a number were dropped (the "
+                   "features were kept without geometry)")
+TEXT_NUMBER = "Coordinates written as text (\"12.5\") were read as the numbers they spell"
+# kept as they are, as GDAL's ESRIJSON driver keeps them: nothing is lost, the user is told
+SHORT_RING = ("Polygon rings of fewer than 4 points (no area) were kept as they are: those "
+              "polygons are not valid")
+ONE_POINT_PATH = ("Polyline paths of a single point (no length) were kept as they are: those "
+                  "lines are not valid")
+NOT_A_GEOMETRY = ("Geometries that are not Esri JSON geometry objects were dropped (the "
+                  "features were kept without geometry)")
+_FLAG_KEYS = frozenset({"spatialReference", "hasZ", "hasM"})
 
 
+class _UnreadableGeometryError(Exception):
+    """A geometry that is dropped; the message is the warning."""
 
-def _xyzm(c: list, m_only: bool) -> tuple[float, float, float, float]:
-    """Return (x, y, z, m) of one Esri coordinate (NaN where missing); three ordinates are
-    x, y, m when ``m_only`` (the geometry says hasM and not hasZ), x, y, z otherwise."""
-    n = len(c)
-    z = m = NAN
-    if n >= 4:
-        z, m = _num(c[2]), _num(c[3])
-    elif n == 3:
-        if m_only:
-            m = _num(c[2])
-        else:
-            z = _num(c[2])
-    return _num(c[0]), _num(c[1]), z, m
+
+def _check_xy(flat: array, dim: int) -> None:
+    """Raise :class:`_UnreadableGeometryError` when an x or y is NaN or infinite (NaN Z and M are
+    values Esri allows: null ordinates)."""
+    total = sum(flat)
+    if total - total == 0.0:  # every value finite: the common case, one pass in C
+        return
+    if not (all(map(math.isfinite, flat[0::dim])) and all(map(math.isfinite, flat[1::dim]))):
+        raise _UnreadableGeometryError(NOT_FINITE)
+
 
 
 class GeometryDecoder:
@@ -211,6 +217,7 @@ class GeometryDecoder:
         self._mpoly_code = _LE + _pack_i(multi_poly + offset)
         self.warnings = FeatureWarnings()
         self._position: int | None = None
+        self._text_numbers = False
 
     # -- public ------------------------------------------------------------------------
 
@@ -220,10 +227,15 @@ class GeometryDecoder:
         ``position`` (of the feature in its array, from 1) is named in the warnings."""
         self._position = position
         if not isinstance(geometry, dict) or not geometry:
+            if geometry is not None and not isinstance(geometry, dict):
+                self._warn(NOT_A_GEOMETRY)
             return None
         kind = self.geometry_type or guess_geometry_type(geometry)
         if kind is None:
+            if not _FLAG_KEYS.issuperset(geometry):
+                self._warn(NOT_A_GEOMETRY)
             return None
+        self._text_numbers = False
         try:
             if kind == POINT:
                 wkb = self._point(geometry)
@@ -239,13 +251,21 @@ class GeometryDecoder:
                 wkb = self._polygon(geometry)
             else:
                 wkb = self._envelope(geometry)
-        except (TypeError, ValueError, IndexError, KeyError) as exc:
+        except _UnreadableGeometryError as exc:
+            self._warn(str(exc))
+            return None
+        except (TypeError, ValueError, IndexError, KeyError, RecursionError) as exc:
             self._warn(f"A geometry could not be read ({exc.__class__.__name__}: {exc}); "
                        "the feature was kept without geometry")
             return None
+        finally:
+            if self._text_numbers:
+                self._warn(TEXT_NUMBER)
         if wkb is None:
             other = guess_geometry_type(geometry)
-            if other is not None and other != kind:
+            if other is None and not _FLAG_KEYS.issuperset(geometry):
+                self._warn(NOT_A_GEOMETRY)
+            elif other is not None and other != kind:
                 self._warn(f"Some geometries are {other[12:].lower()}s in a feature set of "
                            f"{kind[12:].lower()}s: those features were kept without geometry")
             return None
@@ -255,6 +275,39 @@ class GeometryDecoder:
 
     def _warn(self, message: str) -> None:
         self.warnings.add(message, self._position)
+
+    # -- numbers ---------------------------------------------------------------------------
+
+    def _num(self, value: Any) -> float:
+        """Return an ordinate as a float: null and "NaN" are NaN (Esri's empty values); text
+        that spells a number is that number, with a warning; other text drops the geometry."""
+        if value is None:
+            return NAN
+        if isinstance(value, str):
+            if value.strip().lower() == "nan":
+                return NAN
+            try:
+                number = float(value)
+            except ValueError:
+                raise _UnreadableGeometryError(TEXT_COORDINATE) from None
+            self._text_numbers = True
+            return number
+        return float(value)
+
+    def _xyzm(self, c: list, m_only: bool) -> tuple[float, float, float, float]:
+        """Return (x, y, z, m) of one Esri coordinate (NaN where missing); three ordinates
+        are x, y, m when ``m_only`` (the geometry says hasM and not hasZ), x, y, z otherwise."""
+        num = self._num
+        n = len(c)
+        z = m = NAN
+        if n >= 4:
+            z, m = num(c[2]), num(c[3])
+        elif n == 3:
+            if m_only:
+                m = num(c[2])
+            else:
+                z = num(c[2])
+        return num(c[0]), num(c[1]), z, m
 
     # -- coordinate arrays -------------------------------------------------------------
 
@@ -275,10 +328,15 @@ class GeometryDecoder:
             flat = list(chain.from_iterable(coords))
             if len(flat) == n * out_dim:
                 try:
-                    return array("d", flat)
+                    values = array("d", flat)
                 except TypeError:
                     pass  # null or string ordinates: the careful path below
-        return self._coords_slow(coords, layout)
+                else:
+                    _check_xy(values, out_dim)
+                    return values
+        values = self._coords_slow(coords, layout)
+        _check_xy(values, out_dim)
+        return values
 
     def _same_meaning(self, layout: tuple[bool, bool]) -> bool:
         """True when a 3-ordinate input means the same as the 3-ordinate output."""
@@ -294,7 +352,7 @@ class GeometryDecoder:
         m_only = fm and not fz
         for c in coords:
             n = len(c)
-            x, y, z, m = _xyzm(c, m_only)
+            x, y, z, m = self._xyzm(c, m_only)
             if (not has_z and n >= 3 and not math.isnan(z)) or \
                (not has_m and n >= 3 and not math.isnan(m)):
                 dropped = True
@@ -312,20 +370,19 @@ class GeometryDecoder:
     # -- simple geometries ---------------------------------------------------------------
 
     def _point(self, g: dict) -> bytes | None:
-        x = g.get("x")
-        y = g.get("y")
-        if x is None or y is None or isinstance(x, str) or isinstance(y, str):
-            x, y = _num(x), _num(y)
-            if math.isnan(x) or math.isnan(y):
-                return None
+        x, y = self._num(g.get("x")), self._num(g.get("y"))
+        if math.isnan(x) or math.isnan(y):
+            return None  # null or "NaN": Esri's empty point
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise _UnreadableGeometryError(NOT_FINITE)
         values = [x, y]
         if self.has_z:
-            values.append(_num(g.get("z")))
+            values.append(self._num(g.get("z")))
         elif g.get("z") is not None:
             self._warn("Some Z or M values beyond the layer's dimensions were dropped "
                        "(the layer's dimensions come from the first features)")
         if self.has_m:
-            values.append(_num(g.get("m")))
+            values.append(self._num(g.get("m")))
         return self._point_code + array("d", values).tobytes()
 
     def _multipoint(self, g: dict) -> bytes | None:
@@ -349,26 +406,33 @@ class GeometryDecoder:
         if not paths:
             return None
         layout = self._layout(g)
-        parts = [self._mline_code, _pack_i(len(paths))]
+        flats = [self._coords(path, layout) for path in paths]
+        dim = self.out_dim
+        if any(len(flat) < 2 * dim for flat in flats):
+            self._warn(ONE_POINT_PATH)
+        parts = [self._mline_code, _pack_i(len(flats))]
         line_code = self._line_code
-        for path in paths:
+        for flat in flats:
             parts.append(line_code)
-            parts.append(_pack_i(len(path)))
-            parts.append(self._coords(path, layout).tobytes())
+            parts.append(_pack_i(len(flat) // dim))
+            parts.append(flat.tobytes())
         return b"".join(parts)
 
     def _envelope(self, g: dict) -> bytes | None:
-        xmin, ymin, xmax, ymax = (_num(g.get(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
+        num = self._num
+        xmin, ymin, xmax, ymax = (num(g.get(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
         if any(math.isnan(v) for v in (xmin, ymin, xmax, ymax)):
-            return None
+            return None  # null or "NaN": an empty envelope
+        if not all(map(math.isfinite, (xmin, ymin, xmax, ymax))):
+            raise _UnreadableGeometryError(NOT_FINITE)
         corners = [(xmin, ymin), (xmin, ymax), (xmax, ymax), (xmax, ymin), (xmin, ymin)]
         flat = array("d")
         for x, y in corners:
             flat.extend((x, y))
             if self.has_z:
-                flat.append(_num(g.get("zmin")))
+                flat.append(self._num(g.get("zmin")))
             if self.has_m:
-                flat.append(_num(g.get("mmin")))
+                flat.append(self._num(g.get("mmin")))
         return b"".join([self._mpoly_code, _pack_i(1), self._poly_code, _pack_i(1),
                          _pack_i(5), flat.tobytes()])
 
@@ -390,6 +454,8 @@ class GeometryDecoder:
             if flat[0] != flat[-dim] or flat[1] != flat[-dim + 1]:
                 flat.extend(flat[:dim])  # Esri rings are closed; close the ones that are not
             flats.append(flat)
+        if any(len(flat) < 4 * dim for flat in flats):
+            self._warn(SHORT_RING)
         if len(flats) == 1:
             flat = flats[0]
             return b"".join((self._mpoly_code, _ONE, self._poly_code, _ONE,
@@ -422,7 +488,7 @@ class GeometryDecoder:
         m_only = fm and not fz
 
         def xyzm(c: list) -> tuple[float, float, float, float]:
-            return _xyzm(c, m_only)
+            return self._xyzm(c, m_only)
 
         compound = QgsCompoundCurve()
         line: list[QgsPoint] = []
@@ -531,6 +597,8 @@ class GeometryDecoder:
         parts = [self._curve_part(items, layout) for items in g.get(key) or () if items]
         if not parts:
             return None
+        for _curve, flat in parts:
+            _check_xy(flat, self.out_dim)
         if polygon:
             dim = self.out_dim
             for index, (_curve, flat) in enumerate(parts):

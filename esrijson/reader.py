@@ -56,6 +56,10 @@ __all__ = [
 
 SAMPLE_SIZE = 1000
 SAMPLE_CHARS = 16 << 20
+JUNK_FEATURE = ("Entries of 'features' that are not {attributes, geometry} objects were "
+                "skipped")
+JUNK_ATTRIBUTES = "Features whose 'attributes' is not an object were read without attributes"
+
 
 class _Trailer:
     """What a streamed file said after its features: read once they have been iterated."""
@@ -201,6 +205,7 @@ class DecodedFeatureSet:
         keys = list(self._keys)
         converters = self._converters
         decode = self._decoder.decode
+        note = self._feature_warnings.add
         oid_index = self._oid_index
         n = top = 0
         checked = False
@@ -208,11 +213,14 @@ class DecodedFeatureSet:
 
         def build(raw: Any, position: int) -> QgsFeature | None:
             nonlocal n, top, checked
+            if type(raw) is not dict or not ("attributes" in raw or "geometry" in raw):
+                note(JUNK_FEATURE, position)
+                return None
             n += 1
-            if type(raw) is not dict:
-                raw = empty
             attrs = raw.get("attributes")
             if type(attrs) is not dict:
+                if attrs is not None:
+                    note(JUNK_ATTRIBUTES, position)
                 attrs = empty
             elif not checked:
                 checked = True
@@ -299,8 +307,8 @@ def _bool(value: Any) -> bool | None:
 
 def _features_list(fs: dict) -> list:
     """Return the ``features`` of a feature set, raising when it is there but not an array."""
-    features = fs.get("features") or []
-    if isinstance(features, Marker):
+    features = fs.get("features")
+    if features is None or isinstance(features, Marker):
         return []
     if not isinstance(features, list):
         raise EsriJsonError(
@@ -460,6 +468,7 @@ def read_file(path: str | os.PathLike, *, sample_size: int = SAMPLE_SIZE,
     located = locate(listify(skeleton), warnings)  # raises for non feature sets
     if features_path is None:
         events.close()
+        _features_list(located[0])  # raises when 'features' is there but not an array
         return DecodedFeatureSet(located, inference, warnings, _DictSource([]), 0)
     if complete:
         source = _FileSource(path, chunk_chars, features_path, size, skeleton,

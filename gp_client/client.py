@@ -88,10 +88,12 @@ class GPClient:
     def call_json(self, method: str, url: str, *, params: Optional[dict] = None,
                   data: Optional[dict] = None, files: Optional[dict] = None,
                   authenticate: bool = True, retry: Optional[bool] = None,
-                  timeout: Optional[float] = None, deadline: Optional[float] = None) -> dict:
+                  timeout: Optional[float] = None, headers: Optional[dict] = None,
+                  deadline: Optional[float] = None) -> dict:
         """Send one JSON request; ``retry`` defaults to True for GET and False otherwise.
 
-        ``deadline``: seconds the whole exchange may take (``timeout`` bounds each silence).
+        ``headers`` are sent as well (the auth strategy's win over them). ``deadline``:
+        seconds the whole exchange may take (``timeout`` bounds each silence).
         """
         method = method.upper()
         retry = (method == "GET") if retry is None else retry
@@ -102,10 +104,11 @@ class GPClient:
         else:
             data.setdefault("f", "json")
 
-        def once(headers: dict) -> dict:
+        def once(signed: dict) -> dict:
             sent_at = time.gmtime()
             resp = self._send(method, url, params=params or None, data=data, files=files,
-                              headers=headers, timeout=timeout, retry=retry, deadline=deadline)
+                              headers={**(headers or {}), **signed}, timeout=timeout,
+                              retry=retry, deadline=deadline)
             try:
                 return self._parse_json(resp, url)
             except (NotJSONError, HTTPError) as exc:
@@ -115,8 +118,8 @@ class GPClient:
                 exc.args = (f"{exc} {_fate(method, url, None, sent_at)}",)
                 raise
 
-        def attempt(headers: dict) -> dict:
-            return self._reread(retry, url, lambda: once(headers))
+        def attempt(signed: dict) -> dict:
+            return self._reread(retry, url, lambda: once(signed))
 
         return self._signed(method, url, attempt, authenticate=authenticate, files=files)
 
@@ -457,9 +460,10 @@ class _TokenRequests:
         """GET ``url`` (f=json) without credentials."""
         return self._client.call_json("GET", url, authenticate=False)
 
-    def post_form(self, url: str, data: dict) -> dict:
+    def post_form(self, url: str, data: dict, referer: Optional[str] = None) -> dict:
         """POST a form to a token endpoint without other credentials (safe to repeat)."""
-        return self._client.call_json("POST", url, data=data, authenticate=False, retry=True)
+        return self._client.call_json("POST", url, data=data, authenticate=False, retry=True,
+                                      headers={"Referer": referer} if referer else None)
 
 
 def _scrub(exc: GPError, secrets: tuple[str, ...]) -> None:

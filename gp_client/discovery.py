@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from ._util import LOGGER, redact_url
 from .client import GPClient
@@ -54,9 +54,10 @@ def find_services(client: GPClient, url: str) -> Discovery:
     ``url`` may be a services directory (``.../rest/services``, or a server root such as
     ``https://host/arcgis``), a folder, one GPServer service or task, or a portal
     (``.../sharing/rest``, ``https://www.arcgis.com``): then the GPServer helper services of
-    ``portals/self``. A listed service that cannot be read (a secured one without
-    credentials, say), a task whose description is broken and a folder that cannot be
-    listed are logged and reported in ``skipped``; the others are still read.
+    ``portals/self`` and the web tools the user may see (:func:`portal_gp_items`). A listed
+    service that cannot be read (a secured one without credentials, say), a task whose
+    description is broken and a folder that cannot be listed are logged and reported in
+    ``skipped``; the others are still read.
     """
     url = _clean(url)
     kind = classify(url)
@@ -65,8 +66,9 @@ def find_services(client: GPClient, url: str) -> Discovery:
         desc, found.skipped = _service_and_skips(client, url)
         found.services.append(desc)
         return found
+    items: dict[str, PortalItem] = {}
     if kind == "portal":
-        urls = helper_service_urls(portal_self(client, url))
+        urls, items = portal_service_urls(client, url)
     else:
         urls = _walk(client, url, found.skipped)
     for svc_url in urls:
@@ -76,7 +78,7 @@ def find_services(client: GPClient, url: str) -> Discovery:
             LOGGER.warning(LOG_SKIPPED_SERVICE, redact_url(svc_url), exc)
             found.skipped.append(SkippedService(redact_url(svc_url), exc))
             continue
-        found.services.append(desc)
+        found.services.append(with_portal_item(desc, items.get(svc_url)))
         found.skipped.extend(skipped_tasks)
     return found
 
@@ -341,3 +343,108 @@ def arcpy_style_url(url: str) -> Optional[str]:
     if base.lower().endswith("/services") and "/rest/" not in base.lower():
         base = base[: -len("/services")] + "/rest/services"
     return f"{base}/{name.strip('/')}/GPServer"
+
+
+# ---------------------------------------------------------------- web tools as portal items
+PORTAL_ITEM_KEY = "arcgisgp:portalItem"  # in ServiceDescription.extra: the item it came from
+GP_ITEM_QUERY = 'type:"Geoprocessing Service"'
+SEARCH_PAGE = 100
+MAX_SEARCH_PAGES = 50  # 5000 items: a portal answering nextStart forever stops here
+
+
+@dataclass(frozen=True)
+class PortalItem:
+    """A "Geoprocessing Service" item: its GPServer URL and where the user finds it.
+
+    ``place`` is "mine" (the user owns it), "group" (shared with a group of theirs, named
+    in ``group``), "organization" or "public".
+    """
+
+    item_id: str
+    title: str
+    url: str
+    owner: str
+    place: str
+    group: str = ""
+
+    def to_json(self) -> dict:
+        """The item as kept with its service description."""
+        return {"id": self.item_id, "title": self.title, "owner": self.owner,
+                "place": self.place, "group": self.group}
+
+
+def portal_service_urls(client: GPClient, url: str) -> tuple[list[str], dict[str, PortalItem]]:
+    """A portal's GPServer URLs: helper services first, then its web tool items (by URL)."""
+    portal = portal_self(client, url)
+    urls = helper_service_urls(portal)
+    try:
+        items = portal_gp_items(client, url, portal)
+    except GPError as exc:  # the helper services are still worth listing
+        LOGGER.warning("Could not search %s for web tools: %s", redact_url(url), exc)
+        items = []
+    by_url: dict[str, PortalItem] = {}
+    for item in items:
+        by_url.setdefault(item.url, item)
+        if item.url not in urls:
+            urls.append(item.url)
+    return urls, by_url
+
+
+def portal_gp_items(client: GPClient, portal_url: str, portal: Optional[dict] = None,
+                    page: int = SEARCH_PAGE) -> list[PortalItem]:
+    """The "Geoprocessing Service" items the signed-in user may see (public ones signed out).
+
+    Found through the portal's ``search``; the groups of ``community/users/<me>`` and their
+    content search tell which items come from a group.
+    """
+    rest = portal_rest_url(portal_url)
+    portal = portal if portal is not None else portal_self(client, rest)
+    username = str((portal.get("user") or {}).get("username") or "")
+    in_group: dict[str, str] = {}
+    if username:
+        user = client.get_json(f"{rest}/community/users/{quote(username, safe='')}")
+        for group in user.get("groups") or []:
+            if isinstance(group, dict) and group.get("id"):
+                gid = quote(str(group["id"]), safe="")
+                for found in _search(client, f"{rest}/content/groups/{gid}/search", page):
+                    in_group.setdefault(str(found.get("id")), str(group.get("title") or gid))
+    items: list[PortalItem] = []
+    for found in _search(client, f"{rest}/search", page):
+        url = found.get("url")
+        if not isinstance(url, str) or not re.search(r"/GPServer(/|$)", url, re.IGNORECASE):
+            continue
+        item_id = str(found.get("id") or "")
+        owner = str(found.get("owner") or "")
+        if username and owner == username:
+            place = "mine"
+        elif item_id in in_group:
+            place = "group"
+        elif found.get("access") == "public":
+            place = "public"
+        else:
+            place = "organization"
+        items.append(PortalItem(item_id, str(found.get("title") or item_id), service_root(url),
+                                owner, place, in_group.get(item_id, "")))
+    return items
+
+
+def _search(client: GPClient, url: str, page: int) -> list[dict]:
+    """Every result of a portal search for GP service items, page by page."""
+    out: list[dict] = []
+    start = 1
+    for _ in range(MAX_SEARCH_PAGES):
+        body = client.get_json(url, {"q": GP_ITEM_QUERY, "start": start, "num": page})
+        results = [r for r in body.get("results") or [] if isinstance(r, dict)]
+        out.extend(results)
+        following = body.get("nextStart")
+        if not results or not isinstance(following, int) or following <= start:
+            break
+        start = following
+    return out
+
+
+def with_portal_item(desc: ServiceDescription, item: Optional[PortalItem]) -> ServiceDescription:
+    """The description, noting the portal item it was found as (kept in the cache)."""
+    if item is None:
+        return desc
+    return replace(desc, extra={**desc.extra, PORTAL_ITEM_KEY: item.to_json()})

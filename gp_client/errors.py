@@ -175,6 +175,12 @@ def error_from_json(body: Any, url: str | None = None) -> ServerError | None:
     if extra:
         text += " (" + "; ".join(extra) + ")"
     kwargs = {"code": code, "server_message": server_message, "details": details, "url": url}
+    if code == 498 and "referer" in (text + " " + " ".join(details)).lower():
+        return InvalidTokenError(
+            f"The token was refused at {where} because of its referer: {text}. A token made "
+            "for a referer (a web address) is accepted only from requests carrying that "
+            "Referer header. Set the connection's referer to the one the token was made for, "
+            "or get a new token without one.", **kwargs)
     if code == 498:
         return InvalidTokenError(
             f"Invalid or expired token at {where}: {text}. Sign in again or get a new token.",

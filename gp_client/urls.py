@@ -71,13 +71,14 @@ def portal_sharing_root(url: str) -> Optional[str]:
 
 
 def server_context(url: str) -> str:
-    """Return scheme://host[:port]/<context> of an ArcGIS Server URL (``/arcgis`` by default)."""
+    """Return scheme://host[:port]/<context> of an ArcGIS Server URL (``/arcgis`` by default).
+
+    The context is what comes before ``/rest`` (or ``/tokens``, the token service).
+    """
     parts = urlsplit(url)
-    low = parts.path.lower()
-    idx = low.find("/rest/")
-    if idx < 0 and low.endswith("/rest"):
-        idx = len(low) - len("/rest")
-    prefix = parts.path[:idx] if idx >= 0 else "/arcgis"
+    low = parts.path.lower().rstrip("/") + "/"
+    found = [i for i in (low.find("/rest/"), low.find("/tokens/")) if i >= 0]
+    prefix = parts.path[:min(found)] if found else "/arcgis"
     return urlunsplit((parts.scheme, parts.netloc, prefix, "", ""))
 
 

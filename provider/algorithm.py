@@ -28,15 +28,16 @@ from . import attach, notices
 from .clients import make_client
 from .connections import Connection, ConnectionStore
 from .explain import explain_error
+from .live_layers import add_hosted_layer, add_result_map_layer, live_outputs
 from .parameters import (
     MISSING,
     ResultFile,
     RunEnv,
     display_name,
     enum_from_names,
+    first_problem,
     gp_type,
     help_text,
-    is_known,
     output_skipped,
 )
 from .run_options import RunOptions, option_parameters, takes_own_context
@@ -122,7 +123,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             lines.append("Parameters:")
         for p in task.parameters:
             kind = "output" if p.is_output else ("required" if p.is_required else "optional")
-            note = "" if is_known(p.data_type) else gp_type(p.data_type).note
+            note = gp_type(p.data_type).help_note(p)
             text = " ".join(plain_text(help_text(p, note)).split())
             lines.append(f"- {display_name(p)} ({p.name}, {kind}): {text}")
         lines.append(f"Runs on {spec.connection.name} at {task.url}, {_mode(spec)}.")
@@ -138,7 +139,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         rows = []
         for p in task.parameters:
             kind = "output" if p.is_output else ("required" if p.is_required else "optional")
-            note = "" if is_known(p.data_type) else gp_type(p.data_type).note
+            note = gp_type(p.data_type).help_note(p)
             text = _esc(help_text(p, note)).replace("\n", "<br>")
             rows.append(f"<dt><b>{_esc(display_name(p))}</b> "
                         f"(<code>{_esc(p.name)}</code>, {kind})</dt><dd>{text}</dd>")
@@ -168,13 +169,19 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             self.addParameter(attach.attach_parameter())
         for definition in option_parameters(self._spec.service, task):
             self.addParameter(definition)
+        for output in live_outputs(self._spec.service, task):
+            self.addOutput(output)
 
     def checkParameterValues(self, parameters: dict, context: QgsProcessingContext
                              ) -> tuple[bool, str]:
         """Check the values as processAlgorithm will take them (see normalized_parameters)."""
         if attach.requested(parameters):  # re-attaching: the task's inputs are not needed
             return attach.check_values(self, self.normalized_parameters(parameters), context)
-        return super().checkParameterValues(self.normalized_parameters(parameters), context)
+        normalized = self.normalized_parameters(parameters)
+        problem = first_problem(self, self._spec.task, self._spec.service, normalized, context)
+        if problem:  # what the task description says, before Processing's generic checks
+            return False, problem
+        return super().checkParameterValues(normalized, context)
 
     def normalized_parameters(self, parameters: dict) -> dict:
         """Return the parameters as QGIS 3.22 takes them.
@@ -213,6 +220,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         options = RunOptions.read(self, parameters, context)
         # a re-attached job was split (or not) when it was submitted
         plan = None if attach.requested(parameters) else SplitPlan.for_run(spec.task, options)
+        submitted: list[str] = []  # the ids of this run's jobs
 
         def upload(path: str) -> str:
             item_id = client.upload(service_url, path)
@@ -245,14 +253,15 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                 for note in options.context_notes(spec.service.version):
                     feedback.pushWarning(note)
             if plan is not None:
-                outputs = run_split(plan, client, spec, inputs, context_sr, feedback)
+                outputs = run_split(plan, client, spec, inputs, context_sr, feedback, submitted)
             else:
-                outputs = self._run(client, inputs, context_sr, env)
+                outputs = self._run(client, inputs, context_sr, env, submitted)
             limit = LimitInfo(spec.service.name, spec.service.maximum_records,
                               input_feature_count(inputs, spec.task))
             for p in spec.task.outputs:
                 value = outputs.get(p.name)
                 check_transfer_limit(p, value, limit, feedback)
+                add_hosted_layer(p, value, connection, env)
                 gp_type(p.data_type).from_wire(p, value, env)
                 if isinstance(value, ResultFile):
                     _remove(value.path)
@@ -267,11 +276,14 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(explain_error(err, connection)) from None
         finally:
             _delete_uploads(client, service_url, uploaded)
+        if options.result_map_layer:
+            add_result_map_layer(spec.service, submitted, connection, env)
         for destination, drawing_info in env.drawing_infos.items():
             style_when_loaded(context, destination, drawing_info, "server")
         return env.results
 
-    def _run(self, client: Any, inputs: dict, context_sr: Any, env: RunEnv) -> dict:
+    def _run(self, client: Any, inputs: dict, context_sr: Any, env: RunEnv,
+             submitted: list[str]) -> dict:
         spec = self._spec
         feedback = env.feedback
         url = spec.task.url
@@ -294,6 +306,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                               task=spec.task)
             feedback.pushInfo(f"Submitted job {job.job_id} to {url}")
         attach.record_job(self, job, env.parameters)
+        submitted.append(job.job_id)
         lock = threading.Lock()
 
         def should_cancel() -> bool:

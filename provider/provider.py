@@ -39,7 +39,7 @@ from .cache import DescriptionCache
 from .connections import SOURCE_ENVIRONMENT, Connection, ConnectionStore
 from .esrijson_algorithms import EsriJsonToLayerAlgorithm, LayerToEsriJsonAlgorithm
 from .explain import explain_error, skipped_text
-from .naming import PROVIDER_ID, algorithm_name, group_id, group_name
+from .naming import PROVIDER_ID, algorithm_name, group_id, service_group_name
 from .notices import log, warn
 from .refresh import fetch, fetch_services, refresh_connections
 from .refresh_algorithm import RefreshConnectionsAlgorithm
@@ -187,7 +187,7 @@ class GpProvider(QgsProcessingProvider):
                 raise ValueError(f"another task already has the algorithm name '{name}'")
             spec = TaskSpec(
                 connection=connection, service=service, task=task, name=name,
-                group=group_name(connection.name, service.url),
+                group=service_group_name(connection.name, service),
                 group_id=group_id(connection.name, service.url), store=self.store,
             )
             probe = GpTaskAlgorithm(spec)

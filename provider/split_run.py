@@ -81,8 +81,12 @@ class SplitPlan:
 
 
 def run_split(plan: SplitPlan, client: Any, spec: Any, inputs: dict,
-              context: Optional[jobs.Context], feedback: QgsProcessingFeedback) -> dict:
-    """Run every chunk as a job and return the merged outputs (decoded values)."""
+              context: Optional[jobs.Context], feedback: QgsProcessingFeedback,
+              submitted: list[str]) -> dict:
+    """Run every chunk as a job and return the merged outputs (decoded values).
+
+    The ids of the jobs submitted are appended to ``submitted``.
+    """
     app = QCoreApplication.instance()
     on_main = app is not None and QThread.currentThread() is app.thread()
 
@@ -104,13 +108,13 @@ def run_split(plan: SplitPlan, client: Any, spec: Any, inputs: dict,
             results[index] = dict(answer.outputs)
             feedback.setProgress(100.0 * (index + 1) / len(plan.chunks))
     else:
-        results = _run_jobs(plan, client, spec, inputs, context, feedback, breathe)
+        results = _run_jobs(plan, client, spec, inputs, context, feedback, breathe, submitted)
     return merge(plan, spec, results, feedback)
 
 
 def _run_jobs(plan: SplitPlan, client: Any, spec: Any, inputs: dict,
               context: Optional[jobs.Context], feedback: QgsProcessingFeedback,
-              on_main: Callable[[], None]) -> dict[int, dict]:
+              on_main: Callable[[], None], submitted: list[str]) -> dict[int, dict]:
     url = spec.task.url
     version = spec.service.current_version
     waiting = list(range(len(plan.chunks)))
@@ -126,6 +130,7 @@ def _run_jobs(plan: SplitPlan, client: Any, spec: Any, inputs: dict,
                 job = jobs.submit(client, url, {**inputs, plan.param.name: plan.chunks[index]},
                                   context=context, current_version=version, task=spec.task)
                 running[index] = job
+                submitted.append(job.job_id)
                 seen[index] = 0
                 feedback.pushInfo(tr("Submitted job {0} to {1}: {2}").format(
                     job.job_id, url, plan.label(index)))

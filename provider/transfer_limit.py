@@ -33,21 +33,27 @@ class LimitInfo:
     job: str = ""
 
 
+def small_value(value: Any) -> Any:
+    """The value of a result; of a streamed result file only when it is small, else None."""
+    path = getattr(value, "path", None)
+    if not isinstance(path, str):
+        return value
+    try:
+        if os.path.getsize(path) > SMALL_RESULT_BYTES:
+            return None
+        with open(path, encoding="utf-8-sig") as handle:
+            body = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return body.get("value") if isinstance(body, dict) else None
+
+
 def flagged(value: Any) -> Optional[int]:
     """Return the number of features of a result flagged exceededTransferLimit, else None.
 
     ``value`` is a decoded result (FeatureSet, FeatureCollection) or a streamed result file.
     """
-    path = getattr(value, "path", None)
-    if isinstance(path, str):
-        try:
-            if os.path.getsize(path) > SMALL_RESULT_BYTES:
-                return None
-            with open(path, encoding="utf-8-sig") as handle:
-                body = json.load(handle)
-        except (OSError, ValueError):
-            return None
-        value = body.get("value") if isinstance(body, dict) else None
+    value = small_value(value)
     if not isinstance(value, dict):
         return None
     fs = value.get("featureSet") if isinstance(value.get("featureSet"), dict) else value

@@ -99,7 +99,8 @@ def main() -> None:
         env["ARCGIS_GP_CONNECTIONS"] = json.dumps([{"name": CONNECTION, "url": services}])
         print(f"connection {CONNECTION!r} -> {services}")
         listing = run(["qgis_process.bin", "list"], env)
-        remote = [ln.strip() for ln in listing.splitlines() if ln.strip().startswith("arcgisgp:")]
+        remote = [ln.split()[0] for ln in listing.splitlines()
+                  if ln.strip().startswith("arcgisgp:")]
         if ALGORITHM not in remote:
             sys.exit(f"qgis_process list does not show {ALGORITHM}:\n{listing}")
         print(f"{len(remote)} arcgisgp algorithms available, among them {ALGORITHM}")

@@ -11,12 +11,15 @@ The modules: ``table`` (the one table), ``base`` (GpType, the run environment Ru
 ``simple`` (strings, booleans, numbers, dates, CRS, extents, fields), ``choices`` (choice
 lists and units), ``features`` (feature sets: inline, uploaded, streamed, hosted),
 ``files`` (files and rasters), ``multi`` (GPMultiValue), ``helptext`` (labels and help),
-``command_line`` (the options qgis_process keeps for itself).
+``command_line`` (the options qgis_process keeps for itself), ``filters`` (what a
+task's filters mean in QGIS terms), ``checks`` (inputs refused before anything is sent).
 
 Decisions (documented here because they shape saved models and scripts):
 
 - Parameter names are the task's own; a GPLinearUnit / GPArealUnit input ``X`` is a number
-  ``X`` plus an enum ``X_units`` of the Esri unit names (default: the task's default unit).
+  ``X`` plus an enum ``X_units`` of the units by readable name (Meters, Square Kilometers;
+  default: the task's default unit); the wire gets the Esri name (esriMeters), and scripts
+  may give the index, the readable name or the Esri name.
 - Choice lists become enums. Processing stores the *index* (the only form QGIS 3.22
   knows); the wire always gets the choice string. Scripts and qgis_process may give the
   choice by name as well (``{"Dissolve": "ALL"}``, ``--Distance_units=kilometers``): the
@@ -47,12 +50,13 @@ from .base import (
     output_skipped,
     sr_to_crs,
 )
+from .checks import first_problem
 from .choices import UNITS_SUFFIX, enum_from_names
 from .helptext import display_name, help_text
-from .table import TYPES, gp_type, is_known
+from .table import TYPES, gp_type
 
 __all__ = [
     "MISSING", "TYPES", "UNITS_SUFFIX", "GpType", "ResultFile", "RunEnv", "crs_to_sr",
-    "display_name", "enum_from_names", "gp_type", "help_text", "is_known", "output_skipped",
-    "sr_to_crs",
+    "display_name", "enum_from_names", "first_problem", "gp_type", "help_text",
+    "output_skipped", "sr_to_crs",
 ]

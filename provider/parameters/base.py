@@ -132,7 +132,11 @@ class GpType:
         """Return the Processing parameters standing for an input of this type."""
         return [finish(QgsProcessingParameterString(
             p.name, display_name(p), default_json(p.default_value), multiLine=True,
-            optional=True), p, self.note)]
+            optional=True), p, self.help_note(p))]
+
+    def help_note(self, p: ParameterDescription) -> str:
+        """Return what the help adds to the task's own description of the parameter."""
+        return self.note
 
     def to_wire(self, p: ParameterDescription, env: RunEnv) -> Any:
         """Return the wire value of an input (``MISSING`` when nothing is to be sent)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,14 +16,15 @@ from qgis.core import (
 from ...gp_client.model import ParameterDescription
 from .base import MISSING, GpType, RunEnv, finish, raw_value
 from .command_line import swallowed_by_qgis_process
+from .filters import value_list
 from .helptext import display_name
 
 UNITS_SUFFIX = "_units"
 
 
 def choices(p: ParameterDescription) -> list[str]:
-    """Return the task's choice list as the texts an enum offers (empty when none)."""
-    return [str(c) for c in p.choices]
+    """Return the task's choice list (or valueList filter) as an enum's texts (or [])."""
+    return [str(c) for c in p.choices] or list(value_list(p))
 
 
 def enum_parameter(p: ParameterDescription, options: Sequence[str],
@@ -38,29 +40,49 @@ def enum_parameter(p: ParameterDescription, options: Sequence[str],
         p.name, display_name(p), list(options), multiple, default, True), p)
 
 
+def unit_label(unit: str) -> str:
+    """Return the name QGIS shows for an Esri unit (``esriSquareKilometers``: Square Kilometers).
+
+    The ``esriInt`` units are the international foot, inch, yard, mile and nautical mile.
+    """
+    name = unit.removeprefix("esri")
+    if name.startswith("Int") and name[3:4].isupper():
+        name = "International" + name[3:]
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name) or unit
+
+
+def _key(text: str) -> str:
+    """Return text compared loosely: no case, spaces, '_' or '-', no ``esri`` prefix."""
+    key = re.sub(r"[\s_-]", "", text).lower().removeprefix("esri")
+    return key.replace("international", "int")
+
+
 def unit_index(value: str, units: Sequence[str], name: str) -> int:
-    """Return the index of a unit given by number or name (``esriKilometers``, ``kilometers``)."""
+    """Return the index of a unit given by number, shown name or Esri name (any case)."""
     text = value.strip()
     if text.isdigit() and int(text) < len(units):
         return int(text)
-    for index, unit in enumerate(units):
-        if text.lower() in (unit.lower(), unit.lower().removeprefix("esri")):
-            return index
+    index = option_index(text, [unit_label(unit) for unit in units])
+    if index is not None:
+        return index
     raise QgsProcessingException(
         f"{name}: {value!r} is not one of the units offered "
-        f"({', '.join(f'{i}: {u}' for i, u in enumerate(units))}).")
+        f"({', '.join(f'{i}: {unit_label(u)}' for i, u in enumerate(units))}).")
 
 
 def option_index(text: str, options: Sequence[str]) -> int | None:
-    """Return the index of an option given by name (``ALL``, ``kilometers``), else None."""
+    """Return the index of an option given by name (``ALL``, ``kilometers``), else None.
+
+    Unit options are shown names (``Square Kilometers``): the Esri name
+    (``esriSquareKilometers``) and forms like ``square_kilometers`` find them too.
+    """
     text = text.strip()
     if not text:
         return None
     if text in options:
         return list(options).index(text)
-    low = text.lower()
-    for wanted in (low, "esri" + low):
-        found = [i for i, option in enumerate(options) if option.lower() == wanted]
+    for same in (str.lower, _key):
+        found = [i for i, option in enumerate(options) if same(option) == same(text)]
         if len(found) == 1:
             return found[0]
     return None
@@ -103,12 +125,17 @@ class UnitType(GpType):
         self.units = tuple(units)
 
     def unit_choices(self, p: ParameterDescription) -> list[str]:
-        """Return the unit names offered (the task's default unit first if unusual)."""
+        """Return the Esri unit names offered (the task's default unit first if unusual)."""
         units = list(self.units)
-        default = p.default_value.get("units") if isinstance(p.default_value, dict) else None
-        if isinstance(default, str) and default and default not in units:
+        default = self._default_unit(p)
+        if default and option_index(default, units) is None:
             units.insert(0, default)
         return units
+
+    @staticmethod
+    def _default_unit(p: ParameterDescription) -> str:
+        value = p.default_value.get("units") if isinstance(p.default_value, dict) else None
+        return value if isinstance(value, str) else ""
 
     def input_parameters(self, p: ParameterDescription
                          ) -> list[QgsProcessingParameterDefinition]:
@@ -120,12 +147,14 @@ class UnitType(GpType):
         number = finish(QgsProcessingParameterNumber(
             p.name, display_name(p), QgsProcessingParameterNumber.Type.Double, amount, True), p)
         units = self.unit_choices(p)
-        default_unit = value.get("units")
-        default_index = units.index(default_unit) if default_unit in units else 0
+        # a task may write its default as "Meters" or "esriMeters"
+        default_index = option_index(self._default_unit(p), units) or 0
         unit = QgsProcessingParameterEnum(
-            p.name + UNITS_SUFFIX, f"{display_name(p)} units", units, False, default_index,
-            False)
-        unit.setHelp(f"Unit of {display_name(p)} (Esri unit name, sent as is).")
+            p.name + UNITS_SUFFIX, f"{display_name(p)} units",
+            [unit_label(name) for name in units], False, default_index, False)
+        unit.setHelp(
+            f"Unit of {display_name(p)}, sent as its Esri name ({unit_label(units[0])}: "
+            f"{units[0]}). Scripts may give the index, the name shown or the Esri name.")
         if number.flags() & QgsProcessingParameterDefinition.Flag.FlagAdvanced:
             unit.setFlags(unit.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         return [number, unit]

@@ -21,6 +21,7 @@ from qgis.core import (
 
 from ...gp_client.model import ParameterDescription
 from .base import MISSING, GpType, ResultFile, RunEnv, finish, output_skipped, raw_value
+from .filters import accepted_kinds, kind_of_schema, schema_geometry_type, source_types
 from .helptext import display_name, help_text
 
 # Feature inputs of this much Esri JSON or more go to a service with the Uploads capability
@@ -38,14 +39,6 @@ UPLOAD_MIN_BYTES = 5 * 1024 * 1024
 # feature (esrijson.reader.read_file: one 1 MiB chunk and a 1,000-feature sample in memory).
 STREAM_RESULT_MIN_BYTES = 1024 * 1024
 
-GEOMETRY_SOURCE_TYPES = {
-    "esriGeometryPoint": QgsProcessing.SourceType.TypeVectorPoint,
-    "esriGeometryMultipoint": QgsProcessing.SourceType.TypeVectorPoint,
-    "esriGeometryPolyline": QgsProcessing.SourceType.TypeVectorLine,
-    "esriGeometryPolygon": QgsProcessing.SourceType.TypeVectorPolygon,
-    "esriGeometryEnvelope": QgsProcessing.SourceType.TypeVectorPolygon,
-}
-
 
 class FeatureSetType(GpType):
     """GPFeatureRecordSetLayer (``table=False``) and GPRecordSet (``table=True``)."""
@@ -56,12 +49,20 @@ class FeatureSetType(GpType):
         self.table = table
 
     def source_types(self, p: ParameterDescription) -> list[int]:
-        """Return the layer types the input accepts."""
+        """Return the layer types the input accepts.
+
+        A featureClass filter wins over the default's schema, which is often empty or
+        narrower (a schema has one geometry type, a filter lists every type the task takes).
+        """
         if self.table:
             return [QgsProcessing.SourceType.TypeVector]
-        geometry = geometry_type(p.default_value)
-        return [GEOMETRY_SOURCE_TYPES.get(geometry,
-                                          QgsProcessing.SourceType.TypeVectorAnyGeometry)]
+        return source_types(self.accepted_kinds(p))
+
+    def accepted_kinds(self, p: ParameterDescription) -> tuple[str, ...]:
+        """Return the geometry kinds the input takes (() for any, and for tables)."""
+        if self.table:
+            return ()
+        return accepted_kinds(p) or kind_of_schema(p.default_value)
 
     def input_parameters(self, p: ParameterDescription
                          ) -> list[QgsProcessingParameterDefinition]:
@@ -88,8 +89,7 @@ class FeatureSetType(GpType):
         if self.table:
             kind = QgsProcessing.SourceType.TypeVector
         else:
-            kind = GEOMETRY_SOURCE_TYPES.get(geometry_type(p.default_value),
-                                             QgsProcessing.SourceType.TypeVectorAnyGeometry)
+            [kind] = source_types(kind_of_schema(p.default_value))
         definition = QgsProcessingParameterFeatureSink(
             p.name, display_name(p), kind, QgsProcessing.TEMPORARY_OUTPUT, False, True)
         definition.setHelp(help_text(p))
@@ -119,7 +119,7 @@ class FeatureSetType(GpType):
             if not isinstance(value, dict) or not value:
                 env.feedback.pushWarning(
                     f"The server returned no features for {p.name}; the output is empty.")
-                value = {"geometryType": geometry_type(p.default_value) or "",
+                value = {"geometryType": schema_geometry_type(p.default_value) or "",
                          "fields": [], "features": []}
                 if self.table or not value["geometryType"]:
                     value.pop("geometryType")
@@ -233,12 +233,3 @@ def _push_warnings(warnings: list[str], p: ParameterDescription, env: RunEnv) ->
     for warning in dict.fromkeys(warnings):
         env.feedback.pushWarning(f"{p.name}: {warning}")
 
-
-def geometry_type(default: Any) -> str:
-    """Return the esriGeometry* type of a feature set default (its schema), or ''."""
-    if isinstance(default, dict):
-        value = default.get("geometryType")
-        if value is None and isinstance(default.get("layerDefinition"), dict):
-            value = default["layerDefinition"].get("geometryType")
-        return str(value or "")
-    return ""

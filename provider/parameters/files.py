@@ -22,6 +22,7 @@ from qgis.core import (
 
 from ...gp_client.model import ParameterDescription
 from .base import MISSING, GpType, RunEnv, finish, output_skipped, raw_value
+from .filters import extensions
 from .helptext import display_name, help_text
 
 # Files in a multiple-layer parameter (4 in every QGIS 3; the name may move with QGIS 4)
@@ -35,11 +36,17 @@ class FileType(GpType):
 
     def input_parameters(self, p: ParameterDescription
                          ) -> list[QgsProcessingParameterDefinition]:
-        """Return a file parameter (a URL is accepted too)."""
+        """Return a file parameter (a URL is accepted too), limited to a file filter's types."""
         definition = QgsProcessingParameterFile(
             p.name, display_name(p), QgsProcessingParameterFile.Behavior.File, "", None, True)
-        return [finish(definition, p, "A local file is uploaded to the service first; "
-                                      "an http(s) URL is passed on as is.")]
+        note = ("A local file is uploaded to the service first; an http(s) URL is passed on "
+                "as is.")
+        allowed = extensions(p)
+        if allowed:
+            patterns = " ".join(f"*.{e}" for e in allowed)
+            definition.setFileFilter(f"Files the service takes ({patterns})")
+            note += f" The service takes {', '.join('.' + e for e in allowed)} files."
+        return [finish(definition, p, note)]
 
     def to_wire(self, p: ParameterDescription, env: RunEnv) -> Any:
         """Return ``{"itemID": ...}`` after uploading, or ``{"url": ...}``."""

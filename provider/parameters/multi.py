@@ -19,6 +19,7 @@ from .base import MISSING, GpType, RunEnv, as_text, finish, raw_value
 from .choices import choices, enum_parameter
 from .features import FeatureSetType, feature_input
 from .files import FILE_SOURCE_TYPE, FileType, RasterType, layer_file, upload_or_url
+from .filters import accepted_kinds, source_types
 from .helptext import display_name
 
 
@@ -29,10 +30,13 @@ class MultiValueType(GpType):
         self.inner_name = inner_type_name
         self.inner = inner
 
-    def _layer_kind(self) -> int | None:
+    def _layer_kind(self, p: ParameterDescription) -> int | None:
         if isinstance(self.inner, FeatureSetType):
-            return (QgsProcessing.SourceType.TypeVector if self.inner.table
-                    else QgsProcessing.SourceType.TypeVectorAnyGeometry)
+            if self.inner.table:
+                return QgsProcessing.SourceType.TypeVector
+            # one layer type only: a filter naming several kinds offers any geometry
+            kinds = source_types(accepted_kinds(p))
+            return kinds[0] if len(kinds) == 1 else QgsProcessing.SourceType.TypeVectorAnyGeometry
         if isinstance(self.inner, RasterType):
             return QgsProcessing.SourceType.TypeRaster
         if isinstance(self.inner, FileType):
@@ -45,7 +49,7 @@ class MultiValueType(GpType):
         options = choices(p)
         if options:
             return [enum_parameter(p, options, multiple=True)]
-        kind = self._layer_kind()
+        kind = self._layer_kind(p)
         if kind is not None:
             definition = QgsProcessingParameterMultipleLayers(
                 p.name, display_name(p), kind, None, True)
@@ -67,7 +71,7 @@ class MultiValueType(GpType):
         if options:
             indexes = env.algorithm.parameterAsEnums(env.parameters, p.name, env.context)
             return [options[i] for i in indexes]
-        kind = self._layer_kind()
+        kind = self._layer_kind(p)
         if kind is not None:
             return self._layers_to_wire(p, env, kind)
         text = env.algorithm.parameterAsString(env.parameters, p.name, env.context).strip()

@@ -25,6 +25,7 @@ from qgis.PyQt.QtCore import QDateTime, Qt
 from ...gp_client.model import ParameterDescription
 from .base import MISSING, GpType, RunEnv, as_text, crs_to_sr, finish, raw_value, sr_to_crs
 from .choices import choices, enum_parameter
+from .filters import number_range
 from .helptext import display_name
 
 
@@ -88,19 +89,32 @@ class NumberType(GpType):
 
     def input_parameters(self, p: ParameterDescription
                          ) -> list[QgsProcessingParameterDefinition]:
-        """Return an integer or double number parameter."""
+        """Return a number parameter (its range filter as minimum and maximum), or an enum
+        when the task lists the values allowed."""
+        options = choices(p)
+        if options:
+            return [enum_parameter(p, options)]
         kind = (QgsProcessingParameterNumber.Type.Integer if self.integer
                 else QgsProcessingParameterNumber.Type.Double)
         default = p.default_value
         if isinstance(default, bool) or not isinstance(default, (int, float)):
             default = None
         definition = QgsProcessingParameterNumber(p.name, display_name(p), kind, default, True)
+        minimum, maximum = number_range(p)
+        if minimum is not None:
+            definition.setMinimum(minimum)
+        if maximum is not None:
+            definition.setMaximum(maximum)
         return [finish(definition, p)]
 
     def to_wire(self, p: ParameterDescription, env: RunEnv) -> Any:
-        """Return the number."""
+        """Return the number (the chosen one of a value list)."""
         if raw_value(env, p.name) is MISSING:
             return MISSING
+        options = choices(p)
+        if options:
+            text = options[env.algorithm.parameterAsEnum(env.parameters, p.name, env.context)]
+            return int(float(text)) if self.integer else float(text)
         if self.integer:
             return env.algorithm.parameterAsInt(env.parameters, p.name, env.context)
         return env.algorithm.parameterAsDouble(env.parameters, p.name, env.context)
@@ -220,7 +234,9 @@ class FieldType(StringType):
             return super().to_wire(p, env)
         if raw_value(env, p.name) is MISSING:
             return MISSING
-        names = env.algorithm.parameterAsFields(env.parameters, p.name, env.context)
+        # parameterAsFields is deprecated (and warns) from QGIS 3.40, which has parameterAsStrings
+        as_strings = getattr(env.algorithm, "parameterAsStrings", env.algorithm.parameterAsFields)
+        names = as_strings(env.parameters, p.name, env.context)
         return names[0] if names else MISSING
 
 

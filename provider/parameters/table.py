@@ -9,6 +9,7 @@ from .features import FeatureSetType
 from .files import FileType, RasterType
 from .multi import MultiValueType
 from .simple import BooleanType, CrsType, DateType, ExtentType, FieldType, NumberType, StringType
+from .tables import COMPOSITE, VALUE_TABLE
 
 TYPES: dict[str, GpType] = {
     "GPString": StringType(),
@@ -27,6 +28,8 @@ TYPES: dict[str, GpType] = {
     "GPExtent": ExtentType(),
     "GPEnvelope": ExtentType(),
     "Field": FieldType(),
+    "GPValueTable": VALUE_TABLE,
+    "GPComposite": COMPOSITE,
 }
 _RAW = RawJson()
 
@@ -40,7 +43,3 @@ def gp_type(data_type: str) -> GpType:
         return MultiValueType(inner, TYPES.get(inner))
     return _RAW
 
-
-def is_known(data_type: str) -> bool:
-    """Return whether a GP data type has its own entry (not the raw-JSON fallback)."""
-    return gp_type(data_type) is not _RAW

@@ -7,8 +7,9 @@
 #
 # Chroots live outside the repository (ARCGIS_GP_MATRIX_ROOT, default
 # /var/cache/arcgis-gp-matrix) so a fresh clone on the same machine reuses them. While a
-# command runs, /proc, /sys, /dev, /dev/pts and the repository's parent folder (so ../shared
-# is beside it) are bind-mounted at the same paths; they are unmounted on every exit.
+# command runs, /proc, /sys, /dev, /dev/pts, the repository's parent folder (so ../shared
+# is beside it) and the target of a ../shared symlink are bind-mounted at the same paths;
+# they are unmounted on every exit.
 set -euo pipefail
 
 ROOT=${ARCGIS_GP_MATRIX_ROOT:-/var/cache/arcgis-gp-matrix}
@@ -63,6 +64,12 @@ mount_all() {
   bind /dev "$dir/dev"
   bind /dev/pts "$dir/dev/pts"
   bind "$PARENT" "$dir$PARENT"
+  # ../shared may be a symlink out of the parent folder (e.g. to /work/shared): bind its target.
+  local shared
+  shared=$(readlink -f "$PARENT/shared" 2>/dev/null || true)
+  if [ -n "$shared" ] && [ -d "$shared" ] && [ "${shared#"$PARENT"/}" = "$shared" ]; then
+    bind "$shared" "$dir$shared"
+  fi
   # Host DNS and the host's extra CA certificates (PyPI is reached through an intercepting proxy).
   $SUDO cp -L /etc/resolv.conf "$dir/etc/resolv.conf"
   if [ -d /usr/local/share/ca-certificates ]; then
@@ -114,6 +121,10 @@ ensure() {
       apt-get install -y -qq debootstrap >/dev/null
     echo "== $name: debootstrap $suite from $MIRROR into $dir"
     clear_stale_mounts "$dir"
+    # never remove through a bind mount (the repository is one): refuse while any remains
+    if awk -v d="$dir/" 'index($2, d) == 1 {found=1} END {exit !found}' /proc/mounts; then
+      echo "$dir still has mounts; not removing it" >&2; exit 1
+    fi
     $SUDO rm -rf --one-file-system "$dir"
     $SUDO debootstrap --variant=minbase --include=ca-certificates "$suite" "$dir" "$MIRROR" >"$ROOT/$name.debootstrap.log" 2>&1 \
       || { tail -20 "$ROOT/$name.debootstrap.log" >&2; exit 1; }
@@ -146,9 +157,13 @@ run() {
   return $rc
 }
 
+main() {
 case "${1:-}" in
   names) names ;;
   ensure) [ $# = 2 ] || { echo "usage: $0 ensure NAME" >&2; exit 2; }; ensure "$2" ;;
   run) [ $# -ge 3 ] || { echo "usage: $0 run NAME CMD..." >&2; exit 2; }; shift; run "$@" ;;
   *) echo "usage: $0 {names|ensure NAME|run NAME CMD...}" >&2; exit 2 ;;
 esac
+}
+# On one line, so that a run finishes as it started even if this file is edited meanwhile.
+main "$@"; exit $?

@@ -37,7 +37,8 @@ def summarise(name: str) -> bool:
     c = counts(out / "junit.xml")
     session_ok = read(out / "session.rc") == "0"
     if c is None:
-        suite = "suite did not run"
+        rc = read(out / "suite.rc")
+        suite = f"suite aborted before its report (exit {rc})" if rc else "suite did not run"
         suite_ok = False
     else:
         passed = c["tests"] - c["failures"] - c["errors"] - c["skipped"]

@@ -1,4 +1,4 @@
-"""Helpers of the reference-server tests: task URLs, point feature sets, areas."""
+"""Helpers of the reference-server tests: task URLs, point feature sets, areas, drawing."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsDistanceArea,
     QgsGeometry,
+    QgsMapLayer,
+    QgsMapRendererSequentialJob,
+    QgsMapSettings,
     QgsPointXY,
     QgsProject,
+    QgsRectangle,
 )
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor, QImage
 
 from tests.gpserver.client import Rest
 
@@ -46,3 +52,22 @@ def polygon_area(esri_geom: dict[str, Any]) -> float:
                          QgsProject.instance().transformContext())
     measure.setEllipsoid("WGS84")
     return measure.measureArea(geometry)
+
+
+def render(layer: QgsMapLayer, extent: QgsRectangle, pixels: int) -> QImage:
+    """Draw a layer with QGIS (its own CRS) into a square image of that many pixels."""
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(layer.crs())
+    settings.setOutputSize(QSize(pixels, pixels))
+    settings.setExtent(extent)
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    return job.renderedImage()
+
+
+def rgb(image: QImage, x: int, y: int) -> tuple[int, int, int]:
+    """The colour of a pixel, without its alpha."""
+    colour = QColor(image.pixel(x, y))
+    return colour.red(), colour.green(), colour.blue()

@@ -49,6 +49,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
     return predicate()
 
 
+def dispose(widget: Any) -> None:
+    """Close and delete a dialog now: one left alive under the main window reacts to the
+    project's layers being removed when QGIS exits, and QGIS >= 3.44 aborts there."""
+    from qgis.PyQt.QtCore import QEvent
+
+    widget.close()
+    widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def new_store(environ: Mapping[str, str] | None = None) -> ConnectionStore:
     """A connection store under a settings key of its own (no headless connections unless
     ``environ`` gives some)."""
@@ -244,3 +254,51 @@ def run(alg_id: str, params: dict, feedback: QgsProcessingFeedback | None = None
     import processing
 
     return processing.run(alg_id, params, feedback=feedback or RecordingFeedback())
+
+
+# ---------------------------------------------------------------- algorithms from descriptions
+DESCRIBED_URL = "https://gis.example/arcgis/rest/services/Real/GPServer"
+
+
+def recorded_task(file_name: str, service_url: str = DESCRIBED_URL) -> Any:
+    """A task description of ../shared/fixtures/real-tasks by its file name, as recorded."""
+    from arcgis_gp.gp_client.model import TaskDescription
+    from tests.paths import REAL_TASKS
+
+    path = next((REAL_TASKS / "recorded").rglob(file_name))
+    return TaskDescription.from_json(json.loads(path.read_text(encoding="utf-8")),
+                                     url=f"{service_url}/{path.stem}")
+
+
+def algorithm_for(task: Any, service_url: str = DESCRIBED_URL,
+                  **service: Any) -> Any:
+    """An initialised GpTaskAlgorithm for a task description (building it needs no server).
+
+    ``service`` adds keys to the service description (``maximumRecords=5``).
+    """
+    from arcgis_gp.gp_client.model import ServiceDescription
+    from arcgis_gp.provider.algorithm import GpTaskAlgorithm, TaskSpec
+    from arcgis_gp.provider.connections import Connection
+
+    described = ServiceDescription.from_json(
+        {"currentVersion": 11.1, "executionType": task.execution_type
+         or "esriExecutionTypeAsynchronous", "tasks": [task.name], **service},
+        url=service_url).with_tasks((task,))
+    alg = GpTaskAlgorithm(TaskSpec(connection=Connection("local", service_url),
+                                   service=described, task=task, name=task.name.lower(),
+                                   group="g", group_id="g"))
+    alg.initAlgorithm()
+    return alg
+
+
+def wire_value(alg: Any, name: str, parameters: dict) -> Any:
+    """The wire value of one input, from parameters as a script gives them (no uploads)."""
+    from pathlib import Path
+
+    from arcgis_gp.provider.parameters import RunEnv, gp_type
+
+    env = RunEnv(algorithm=alg, parameters=alg.normalized_parameters(parameters),
+                 context=QgsProcessingContext(), feedback=QgsProcessingFeedback(), work_dir="",
+                 upload=lambda path: "", download=lambda url, folder: Path(folder))
+    p = alg.spec.task.parameter(name)
+    return gp_type(p.data_type).to_wire(p, env)

@@ -39,6 +39,7 @@ from arcgis_gp.gp_client.values import LINEAR_UNITS
 from arcgis_gp.provider.algorithm import GpTaskAlgorithm, plain_text
 from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
+from arcgis_gp.provider.parameters.choices import unit_label
 from arcgis_gp.provider.provider import GpProvider
 from tests.qgis.provider.helpers import registered, wait_until
 
@@ -151,9 +152,9 @@ def _check_input(alg: GpTaskAlgorithm, param: dict) -> None:
         if default:
             amount = default.get("distance", default.get("area"))
             assert definition.defaultValue() == amount
-            assert units.options()[units.defaultValue()] == default["units"]
+            assert units.options()[units.defaultValue()] == unit_label(default["units"])
         if data_type == "GPLinearUnit":
-            assert set(LINEAR_UNITS) <= set(units.options())
+            assert {unit_label(unit) for unit in LINEAR_UNITS} <= set(units.options())
     elif data_type in ("GPFeatureRecordSetLayer", "GPRecordSet"):
         assert isinstance(definition, QgsProcessingParameterFeatureSource)
     elif data_type not in ("GPDate", "GPDataFile", "GPRasterData", "GPRasterDataLayer",
@@ -219,7 +220,7 @@ def test_buffer_features_parameters(algorithms: dict) -> None:
     assert sink.dataType() == QgsProcessing.SourceType.TypeVectorPolygon
     assert alg.parameterDefinition("Distance").defaultValue() == 100.0
     units = alg.parameterDefinition("Distance_units")
-    assert units.options()[units.defaultValue()] == "esriMeters"
+    assert units.options()[units.defaultValue()] == "Meters"
     assert alg.parameterDefinition("Dissolve").options() == ["NONE", "ALL"]
     assert "asynchronous" in alg.shortHelpString()
     assert alg.helpUrl() == alg.spec.task.help_url
@@ -248,7 +249,7 @@ def test_echo_all_types_maps_every_type(algorithms: dict) -> None:
     assert alg.parameterDefinition("In_GPMultiValue_GPLong").defaultValue() == "1;2;3"
     assert alg.parameterDefinition("In_GPSpatialReference").defaultValue() == "EPSG:4326"
     areal = alg.parameterDefinition("In_GPArealUnit_units")
-    assert areal.options()[areal.defaultValue()] == "esriSquareKilometers"
+    assert areal.options()[areal.defaultValue()] == "Square Kilometers"
     assert alg.outputDefinition("Out_GPString").type() == "outputString"
     assert alg.outputDefinition("Out_GPBoolean").type() == "outputBoolean"
     assert alg.outputDefinition("Out_GPLong").type() == "outputNumber"
