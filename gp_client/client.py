@@ -115,7 +115,8 @@ class GPClient:
                 if method == "GET" or retry or (isinstance(exc, HTTPError) and exc.status < 500):
                     raise
                 # a gateway's error page or a garbled answer: the server may have acted on it
-                exc.args = (f"{exc} {_fate(method, url, None, sent_at)}",)
+                said = str(exc).replace(_status_hint(getattr(exc, "status", 0)), "")
+                exc.args = (f"{said} {_fate(method, url, None, sent_at)}",)
                 raise
 
         def attempt(signed: dict) -> dict:

@@ -425,7 +425,7 @@ class _Wait:
         if error == QNetworkReply.NetworkError.ContentReSendError:
             return NetworkError(
                 f"The connection to {url} broke after the request was sent and before any "
-                f"answer came ({detail}).", url=url, sent=True)
+                "answer came (Qt was kept from sending it a second time).", url=url, sent=True)
         sent = _maybe_sent(error)
         if sent is False:
             return NetworkError(
