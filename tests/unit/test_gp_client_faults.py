@@ -163,3 +163,19 @@ def test_a_reset_upload_is_sent_once(faultproxy: Any, tmp_path: Any) -> None:
         client.upload(faultproxy.url + "/arcgis/rest/services/Demo/Analysis/GPServer", path)
     assert faultproxy.count(r"/uploads/upload$", "POST") == 1
     assert "no task was started" in str(caught.value)
+
+
+# ---------------------------------------------------------------- GETs: survived
+def test_a_description_that_hangs_once_is_asked_again(faultproxy: Any) -> None:
+    faultproxy.add(r"/GPServer/Sleep\?", "hang", seconds=5)
+    body = GPClient(timeout=1, backoff=0.05).get_json(faultproxy.url + SLEEP)
+    assert body["name"] == "Sleep"
+    assert [k for k, _, _ in faultproxy.applied] == ["hang"]
+    assert faultproxy.count(r"/GPServer/Sleep$") == 1  # the hung one never reached it
+
+
+def test_slow_status_answers_are_waited_for(faultproxy: Any) -> None:
+    job = _submit(faultproxy, 0.5)
+    faultproxy.add(STATUS, "slow", count=3, seconds=1.0)
+    assert job.wait().succeeded
+    assert sum(1 for k, _, _ in faultproxy.applied if k == "slow") >= 1
