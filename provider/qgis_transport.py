@@ -109,6 +109,9 @@ class QgisTransport:
         stream_to: Optional[str] = None,
     ) -> Response:
         """Send one request through QGIS and return the answer."""
+        if self.feedback is not None and self.feedback.isCanceled():
+            # QgsBlockingNetworkRequest only hears a cancel that comes while it waits
+            raise NetworkError(f"The request to {url} was cancelled.", url=url)
         method = method.upper()
         full_url = _with_params(url, params)
         request = QNetworkRequest(QUrl(full_url))

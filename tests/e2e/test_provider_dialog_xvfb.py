@@ -95,6 +95,6 @@ def test_buffer_features_dialog_under_xvfb(tmp_path: Path) -> None:
     assert report["qpa"] == "xcb"
     assert report["title"] == "Buffer Features"
     assert report["widgets"] == sorted(["Input_Features", "Distance", "Distance_units",
-                                        "Dissolve", "Output_Features"])
+                                        "Dissolve", "Output_Features", "ARCGISGP_ATTACH_JOB"])
     assert (report["width"], report["height"]) == (960, 680)
     assert image.stat().st_size > 10_000
