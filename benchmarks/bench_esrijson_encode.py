@@ -61,7 +61,7 @@ def _bounds(gpkg: Path) -> tuple[float, float, float, float]:
 
     from qgis.core import QgsApplication, QgsVectorLayer
 
-    from arcgis_gp.esrijson.geometry import GeometryEncoder
+    from arcgis_gp.esrijson.encode import GeometryEncoder
 
     app = QgsApplication([], False)
     app.initQgis()

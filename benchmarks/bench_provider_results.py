@@ -96,12 +96,12 @@ def child(plugin_parent: str, server_url: str, points: int, mode: str, out: str,
 
     assert Path(os.path.abspath(arcgis_gp.__file__)).parent.parent == Path(plugin_parent)
     if variant != "as is":
-        from arcgis_gp.provider import parameters
+        from arcgis_gp.provider.parameters import features
 
         if variant == "inline_input":
-            parameters.UPLOAD_MIN_BYTES = 1 << 60
+            features.UPLOAD_MIN_BYTES = 1 << 60
         elif variant == "whole_result":
-            parameters.STREAM_RESULT_MIN_BYTES = 1 << 60
+            features.STREAM_RESULT_MIN_BYTES = 1 << 60
     env = {ENV_VAR: json.dumps([{"name": "bench", "url": server_url + "/arcgis/rest/services"}])}
     store = ConnectionStore(f"arcgis_gp_bench/{os.getpid()}/connections", environ=env)
     cache = Path(out).with_suffix(".cache")

@@ -1,7 +1,10 @@
 """esrijson: conversion between QGIS features and Esri JSON feature sets.
 
-Modules: ``reader`` (Esri JSON -> QGIS, streaming for files), ``writer`` (QGIS -> Esri JSON),
-``geometry``, ``fields``, ``spatialref`` and ``style`` (drawingInfo -> QGIS renderer).
-Only ``qgis.core`` and ``qgis.PyQt`` are imported. See README.md in this folder for the
-decisions (curves, non-strict JSON, binary fields, dimensions).
+Modules, by direction: ``reader`` (Esri JSON -> QGIS, streaming files through ``_stream``;
+``document`` finds the feature set in a document), ``decode`` (geometry dicts -> QgsGeometry),
+``writer`` (QGIS -> Esri JSON) and ``encode`` (QgsGeometry -> geometry text or dicts); the pure
+Python parts, importable without QGIS: ``codes`` (WKB codes, Esri type names), ``wkb`` (WKB
+parsing), ``rings`` (ring math) and ``errors`` (``EsriJsonError``, the one root). Then
+``fields``, ``spatialref`` and ``style`` (drawingInfo -> QGIS renderer). Only ``qgis.core``
+and ``qgis.PyQt`` are imported. See README.md in this folder for the decisions.
 """

@@ -8,8 +8,8 @@ plus one feature, whatever the size of the file.
 
 Leniency (documented in esrijson/README.md): a trailing comma before ``}`` or ``]`` is
 accepted and counted in :attr:`JsonStream.trailing_commas`; ``NaN``/``Infinity`` literals
-are accepted (Python's json does); anything else that is not JSON raises
-:class:`EsriJsonSyntaxError` with the line and column.
+are accepted (Python's json does); anything else that is not JSON, and JSON nested deeper
+than Python's recursion limit, raises :class:`EsriJsonSyntaxError` with the line and column.
 """
 
 from __future__ import annotations
@@ -19,16 +19,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from .errors import EsriJsonSyntaxError
+
 CHUNK_CHARS = 1 << 20
 DESCEND_KEYS = frozenset({"featureSet", "value", "layers", "featureCollection"})
 WHITESPACE = " \t\n\r"
 
 _decoder = json.JSONDecoder()
 _raw_decode = _decoder.raw_decode
-
-
-class EsriJsonSyntaxError(ValueError):
-    """The file is not (even leniently) JSON; the message says where."""
 
 
 class JsonStream:
@@ -152,6 +150,10 @@ class JsonStream:
     def _fix_trailing_comma(self, pos: int) -> bool:
         """Drop a comma that directly precedes ``}``/``]`` at ``pos``; True when done."""
         buf = self._buf
+        if pos < len(buf) and buf[pos] == ",":  # Python >= 3.13 reports the comma itself
+            pos += 1
+            while pos < len(buf) and buf[pos] in WHITESPACE:
+                pos += 1
         if pos >= len(buf) or buf[pos] not in "}]":
             return False
         k = pos - 1
@@ -176,17 +178,25 @@ class JsonStream:
         """Yield ``("value", path, key, value)``, ``("features_begin", path)``,
         ``("feature", path, obj)``, ``("features_end", path)`` and finally ``("end",)``."""
         try:
-            ch = self._peek()
-            if ch != "{":
-                if not ch:
-                    self._fail("the file is empty")
-                self._fail("expected '{': an Esri JSON feature set is a JSON object")
-            yield from self._object(())
-            if self._peek():
-                self._fail("unexpected data after the end of the JSON object")
-            yield ("end",)
+            yield from self._document()
+            return
+        except RecursionError:
+            pass  # arrays or objects nested thousands deep (Esri JSON nests about 6)
         finally:
             self.close()
+        # raised here, out of the except clause, so that no RecursionError is chained to it
+        self._fail("arrays or objects are nested too deep to be Esri JSON")
+
+    def _document(self) -> Iterator[tuple]:
+        ch = self._peek()
+        if ch != "{":
+            if not ch:
+                self._fail("the file is empty")
+            self._fail("expected '{': an Esri JSON feature set is a JSON object")
+        yield from self._object(())
+        if self._peek():
+            self._fail("unexpected data after the end of the JSON object")
+        yield ("end",)
 
     def _object(self, path: tuple) -> Iterator[tuple]:
         self._pos += 1  # '{'

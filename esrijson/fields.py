@@ -13,26 +13,28 @@ from collections.abc import Callable
 from typing import Any
 
 from qgis.core import QgsField
-from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone, QVariant
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone
+
+from .qtypes import FieldType
 
 ESRI_PREFIX = "esriFieldType"
 
 # Esri type -> (QVariant type, default length). Blob and Raster are handled separately.
 ESRI_TO_QVARIANT: dict[str, tuple[Any, int]] = {
-    "esriFieldTypeOID": (QVariant.LongLong, 0),
-    "esriFieldTypeSmallInteger": (QVariant.Int, 0),
-    "esriFieldTypeInteger": (QVariant.Int, 0),
-    "esriFieldTypeBigInteger": (QVariant.LongLong, 0),
-    "esriFieldTypeSingle": (QVariant.Double, 0),
-    "esriFieldTypeDouble": (QVariant.Double, 0),
-    "esriFieldTypeString": (QVariant.String, 0),
-    "esriFieldTypeDate": (QVariant.DateTime, 0),
-    "esriFieldTypeDateOnly": (QVariant.Date, 0),
-    "esriFieldTypeTimeOnly": (QVariant.Time, 0),
-    "esriFieldTypeTimestampOffset": (QVariant.DateTime, 0),
-    "esriFieldTypeGUID": (QVariant.String, 38),
-    "esriFieldTypeGlobalID": (QVariant.String, 38),
-    "esriFieldTypeXML": (QVariant.String, 0),
+    "esriFieldTypeOID": (FieldType.LongLong, 0),
+    "esriFieldTypeSmallInteger": (FieldType.Int, 0),
+    "esriFieldTypeInteger": (FieldType.Int, 0),
+    "esriFieldTypeBigInteger": (FieldType.LongLong, 0),
+    "esriFieldTypeSingle": (FieldType.Double, 0),
+    "esriFieldTypeDouble": (FieldType.Double, 0),
+    "esriFieldTypeString": (FieldType.String, 0),
+    "esriFieldTypeDate": (FieldType.DateTime, 0),
+    "esriFieldTypeDateOnly": (FieldType.Date, 0),
+    "esriFieldTypeTimeOnly": (FieldType.Time, 0),
+    "esriFieldTypeTimestampOffset": (FieldType.DateTime, 0),
+    "esriFieldTypeGUID": (FieldType.String, 38),
+    "esriFieldTypeGlobalID": (FieldType.String, 38),
+    "esriFieldTypeXML": (FieldType.String, 0),
 }
 SKIPPED_TYPES = frozenset({"esriFieldTypeBlob", "esriFieldTypeRaster", "esriFieldTypeGeometry"})
 
@@ -44,20 +46,20 @@ SKIPPED_TYPES = frozenset({"esriFieldTypeBlob", "esriFieldTypeRaster", "esriFiel
 def ms_to_datetime(value: Any) -> Any:
     """Convert Esri date milliseconds (UTC, negative before 1970) to a UTC QDateTime."""
     if type(value) is int:  # the common case first
-        return QDateTime.fromMSecsSinceEpoch(value, Qt.UTC)
+        return QDateTime.fromMSecsSinceEpoch(value, Qt.TimeSpec.UTC)
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if isinstance(value, float) and not math.isfinite(value):
             return None
-        return QDateTime.fromMSecsSinceEpoch(int(value), Qt.UTC)
+        return QDateTime.fromMSecsSinceEpoch(int(value), Qt.TimeSpec.UTC)
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"-?\d+(\.\d+)?", text):
-            return QDateTime.fromMSecsSinceEpoch(int(float(text)), Qt.UTC)
-        dt = QDateTime.fromString(text, Qt.ISODateWithMs)
+            return QDateTime.fromMSecsSinceEpoch(int(float(text)), Qt.TimeSpec.UTC)
+        dt = QDateTime.fromString(text, Qt.DateFormat.ISODateWithMs)
         if not dt.isValid():
-            dt = QDateTime.fromString(text, Qt.ISODate)
+            dt = QDateTime.fromString(text, Qt.DateFormat.ISODate)
         if dt.isValid():
             return dt
     return None
@@ -65,7 +67,7 @@ def ms_to_datetime(value: Any) -> Any:
 
 def _to_date(value: Any) -> Any:
     if isinstance(value, str):
-        d = QDate.fromString(value.strip()[:10], Qt.ISODate)
+        d = QDate.fromString(value.strip()[:10], Qt.DateFormat.ISODate)
         return d if d.isValid() else None
     dt = ms_to_datetime(value)
     return dt.date() if dt is not None else None
@@ -74,9 +76,9 @@ def _to_date(value: Any) -> Any:
 def _to_time(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
-        t = QTime.fromString(text, Qt.ISODateWithMs)
+        t = QTime.fromString(text, Qt.DateFormat.ISODateWithMs)
         if not t.isValid():
-            t = QTime.fromString(text, Qt.ISODate)
+            t = QTime.fromString(text, Qt.DateFormat.ISODate)
         return t if t.isValid() else None
     dt = ms_to_datetime(value)
     return dt.time() if dt is not None else None
@@ -118,11 +120,11 @@ def field_from_esri(definition: dict) -> tuple[QgsField | None, str | None]:
     spec = ESRI_TO_QVARIANT.get(esri_type)
     if spec is None:
         warning = f"Field {name!r} has the unknown type {esri_type!r}: it is read as text."
-        spec = (QVariant.String, 0)
+        spec = (FieldType.String, 0)
     qtype, default_len = spec
     length = definition.get("length")
     length = int(length) if isinstance(length, (int, float)) and length > 0 else default_len
-    if qtype != QVariant.String:
+    if qtype != FieldType.String:
         length = 0
     field = QgsField(name, qtype, esri_type, length, 0)
     alias = definition.get("alias")
@@ -134,12 +136,12 @@ def field_from_esri(definition: dict) -> tuple[QgsField | None, str | None]:
 def infer_field(name: str, kinds: set, big: bool = False) -> QgsField:
     """Return a field for attributes that came without a ``fields`` list, from value types."""
     if kinds and kinds <= {bool}:
-        return QgsField(name, QVariant.Bool)
+        return QgsField(name, FieldType.Bool)
     if kinds and kinds <= {int}:
-        return QgsField(name, QVariant.LongLong if big else QVariant.Int)
+        return QgsField(name, FieldType.LongLong if big else FieldType.Int)
     if kinds and kinds <= {int, float}:
-        return QgsField(name, QVariant.Double)
-    return QgsField(name, QVariant.String)
+        return QgsField(name, FieldType.Double)
+    return QgsField(name, FieldType.String)
 
 
 # -- writing ----------------------------------------------------------------------------
@@ -197,14 +199,14 @@ def local_time_is_utc() -> bool:
     zone = QTimeZone.systemTimeZone()
     if not zone.isValid() or zone.hasDaylightTime():
         return False
-    first = QDateTime(QDate(1, 1, 1), QTime(0, 0), Qt.UTC)
-    last = QDateTime(QDate(9999, 12, 31), QTime(0, 0), Qt.UTC)
+    first = QDateTime(QDate(1, 1, 1), QTime(0, 0), Qt.TimeSpec.UTC)
+    last = QDateTime(QDate(9999, 12, 31), QTime(0, 0), Qt.TimeSpec.UTC)
     if any(t.offsetFromUtc != 0 for t in zone.transitions(first, last)):
         return False
     for year in _PROBE_YEARS:
         for month in (1, 7):
-            utc = QDateTime(QDate(year, month, 1), QTime(12, 0), Qt.UTC)
-            local = QDateTime(QDate(year, month, 1), QTime(12, 0), Qt.LocalTime)
+            utc = QDateTime(QDate(year, month, 1), QTime(12, 0), Qt.TimeSpec.UTC)
+            local = QDateTime(QDate(year, month, 1), QTime(12, 0), Qt.TimeSpec.LocalTime)
             if zone.offsetFromUtc(utc) != 0 or \
                     local.toMSecsSinceEpoch() != utc.toMSecsSinceEpoch():
                 return False
@@ -213,9 +215,9 @@ def local_time_is_utc() -> bool:
 
 def _iso_date(value: Any) -> Any:
     if isinstance(value, QDate) and value.isValid():
-        return value.toString(Qt.ISODate)
+        return value.toString(Qt.DateFormat.ISODate)
     if isinstance(value, QDateTime) and value.isValid():
-        return value.date().toString(Qt.ISODate)
+        return value.date().toString(Qt.DateFormat.ISODate)
     return None
 
 
@@ -227,7 +229,7 @@ def _iso_time(value: Any) -> Any:
 
 def _iso_offset(value: Any) -> Any:
     if isinstance(value, QDateTime) and value.isValid():
-        return value.toString(Qt.ISODateWithMs)
+        return value.toString(Qt.DateFormat.ISODateWithMs)
     return None
 
 
@@ -258,27 +260,27 @@ def field_to_esri(
     converter: Callable[[Any], Any] | None = None
     if type_name.startswith(ESRI_PREFIX) and _compatible(type_name, qtype):
         esri_type = type_name
-    elif qtype == QVariant.Int:
+    elif qtype == FieldType.Int:
         esri_type = "esriFieldTypeInteger"
         if type_name.lower() in ("int2", "smallint", "int16", "integer16"):
             esri_type = "esriFieldTypeSmallInteger"
-    elif qtype in (QVariant.LongLong, QVariant.UInt, QVariant.ULongLong):
+    elif qtype in (FieldType.LongLong, FieldType.UInt, FieldType.ULongLong):
         esri_type = big_integer_type
-    elif qtype == QVariant.Double:
+    elif qtype == FieldType.Double:
         esri_type = "esriFieldTypeDouble"
-    elif qtype == QVariant.String:
+    elif qtype == FieldType.String:
         esri_type = "esriFieldTypeString"
-    elif qtype == QVariant.DateTime:
+    elif qtype == FieldType.DateTime:
         esri_type = "esriFieldTypeDate"
-    elif qtype == QVariant.Date:
+    elif qtype == FieldType.Date:
         esri_type = "esriFieldTypeDate"
-    elif qtype == QVariant.Time:
+    elif qtype == FieldType.Time:
         esri_type = "esriFieldTypeString"
         converter = _iso_time
-    elif qtype == QVariant.Bool:
+    elif qtype == FieldType.Bool:
         esri_type = "esriFieldTypeSmallInteger"
         converter = _bool_int
-    elif qtype == QVariant.ByteArray:
+    elif qtype == FieldType.ByteArray:
         return None, None, (
             f"Field {field.name()!r} (binary) was left out: Esri JSON feature sets carry no "
             "binary values."
@@ -287,7 +289,7 @@ def field_to_esri(
         esri_type = "esriFieldTypeString"
         converter = _json_text
     if esri_type == "esriFieldTypeDate":
-        converter = _date_ms if qtype == QVariant.Date else _datetime_ms
+        converter = _date_ms if qtype == FieldType.Date else _datetime_ms
     elif esri_type == "esriFieldTypeDateOnly":
         converter = _iso_date
     elif esri_type == "esriFieldTypeTimeOnly":

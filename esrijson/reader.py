@@ -10,30 +10,40 @@ have two ordinates is 2D, three ordinates without a flag are Z (M when only ``ha
 With :func:`read_feature_set` every feature is looked at; :func:`read_file` looks at the first
 ``sample_size`` features (and everything when the header comes after the features), and a
 later feature with more ordinates than the layer loses them with a warning.
+
+Malformed input is reported, never written silently: a ``features`` that is not an array and
+JSON nested too deep are errors; entries of ``features`` that are not feature objects, and
+geometries that cannot be read (rings of fewer than 4 points, one-point paths, NaN, infinite
+or text coordinates) are warnings naming the features' positions.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeature,
-    QgsField,
     QgsFields,
     QgsWkbTypes,
 )
 
-from ._stream import CHUNK_CHARS, EsriJsonSyntaxError, JsonStream
-from .fields import field_from_esri, infer_field, value_converter
-from .geometry import (
-    GeometryDecoder,
-    geometry_dims,
-    guess_geometry_type,
-    normalize_geometry_type,
+from ._stream import CHUNK_CHARS, JsonStream
+from .codes import normalize_geometry_type
+from .decode import FeatureWarnings, GeometryDecoder
+from .document import (
+    Inference,
+    Marker,
+    header_complete,
+    listify,
+    locate,
+    pick,
+    set_path,
 )
+from .errors import EsriJsonError, EsriJsonSyntaxError
+from .fields import field_from_esri, value_converter
 from .spatialref import SpatialReferenceDecoder
 
 __all__ = [
@@ -46,161 +56,34 @@ __all__ = [
 
 SAMPLE_SIZE = 1000
 SAMPLE_CHARS = 16 << 20
+JUNK_FEATURE = ("Entries of 'features' that are not {attributes, geometry} objects were "
+                "skipped")
+JUNK_ATTRIBUTES = "Features whose 'attributes' is not an object were read without attributes"
 
 
-class EsriJsonError(ValueError):
-    """The input is not an Esri JSON feature set; the message says what it is instead."""
+class _Trailer:
+    """What a streamed file said after its features: read once they have been iterated."""
 
-
-# -- locating the feature set in a document -------------------------------------------------
-
-
-class _Marker(list):
-    """Stands for a streamed ``features`` array inside a skeleton document."""
-
-    def __init__(self, path: tuple) -> None:
-        super().__init__()
-        self.path = path
-
-
-def _as_list(value: Any) -> Any:
-    if isinstance(value, dict) and value and all(isinstance(k, int) for k in value):
-        return [value[k] for k in sorted(value)]
-    return value
-
-
-def _locate(obj: Any, warnings: list[str]) -> tuple[dict, dict | None, str]:
-    """Return (feature set dict, layerDefinition or None, shape name) inside a document."""
-    if not isinstance(obj, dict):
-        raise EsriJsonError("Expected a JSON object holding an Esri feature set, got "
-                            f"{type(obj).__name__}.")
-    err = obj.get("error")
-    if isinstance(err, dict) and "features" not in obj:
-        details = err.get("details") or []
-        extra = f" ({'; '.join(map(str, details))})" if details else ""
-        raise EsriJsonError(
-            f"This is an ArcGIS error response, not a feature set: code {err.get('code')}: "
-            f"{str(err.get('message') or '').rstrip('.')}{extra}. Fix the request that "
-            "produced it."
-        )
-    if obj.get("type") in ("FeatureCollection", "Feature") and "attributes" not in obj:
-        raise EsriJsonError(
-            "This is GeoJSON, not Esri JSON: open it with QGIS directly (Layer > Add Layer)."
-        )
-    if "value" in obj and ("dataType" in obj or "paramName" in obj):
-        return _locate(obj["value"], warnings)
-    if isinstance(obj.get("featureCollection"), dict):
-        return _locate(obj["featureCollection"], warnings)
-    layers = _as_list(obj.get("layers"))
-    if isinstance(layers, list) and layers and "features" not in obj:
-        if len(layers) > 1:
-            warnings.append(f"The feature collection has {len(layers)} layers: only the first "
-                            "one was read.")
-        return _locate(layers[0], warnings)
-    if isinstance(obj.get("featureSet"), dict) or isinstance(obj.get("layerDefinition"), dict):
-        fs = obj.get("featureSet") if isinstance(obj.get("featureSet"), dict) else {}
-        ld = obj.get("layerDefinition") if isinstance(obj.get("layerDefinition"), dict) else None
-        return fs, ld, "FeatureCollection"
-    if any(k in obj for k in ("features", "fields", "Fields", "geometryType")):
-        return obj, None, "FeatureSet"
-    keys = ", ".join(sorted(map(str, obj))[:8])
-    raise EsriJsonError(
-        f"This JSON is not an Esri feature set (its keys are: {keys}). Expected a FeatureSet "
-        "with 'features' (and 'fields', 'geometryType'), or a FeatureCollection with "
-        "'layerDefinition' and 'featureSet'."
-    )
-
-
-def _pick(fs: dict, ld: dict | None, *keys: str) -> Any:
-    for source in (fs, ld or {}):
-        for key in keys:
-            if source.get(key) is not None:
-                return source[key]
-    return None
-
-
-# -- inference over features ----------------------------------------------------------------
-
-
-class _Inference:
-    """What the features themselves say: geometry kinds and dimensions, attribute types."""
-
-    def __init__(self) -> None:
-        self.examples: dict[tuple, dict] = {}
-        self.first_kind: str | None = None
-        self.first_sr: Any = None
-        self.geometries = 0
-        self.count = 0
-        self.attr_types: dict[str, set] = {}
-        self.attr_big: set[str] = set()
-
-    def add(self, raw: Any) -> None:
-        self.count += 1
-        if not isinstance(raw, dict):
-            return
-        g = raw.get("geometry")
-        if isinstance(g, dict) and g:
-            kind = guess_geometry_type(g)
-            if kind is not None:
-                self.geometries += 1
-                if self.first_kind is None:
-                    self.first_kind = kind
-                if self.first_sr is None and isinstance(g.get("spatialReference"), dict):
-                    self.first_sr = g["spatialReference"]
-                first = _first_coord(g)
-                sig = (kind, g.get("hasZ"), g.get("hasM"),
-                       len(first) if isinstance(first, list) else None,
-                       g.get("z") is not None, "m" in g, "zmin" in g, "mmin" in g,
-                       bool(g.get("curvePaths") or g.get("curveRings")))
-                if sig not in self.examples:
-                    self.examples[sig] = g
-        attrs = raw.get("attributes")
-        if isinstance(attrs, dict):
-            for key, value in attrs.items():
-                kinds = self.attr_types.get(key)
-                if kinds is None:
-                    kinds = self.attr_types[key] = set()
-                if value is not None:
-                    kinds.add(type(value))
-                    if type(value) is int and not -(2**31) <= value < 2**31:
-                        self.attr_big.add(key)
-
-    def dims(self, has_z: bool | None, has_m: bool | None) -> tuple[bool, bool, bool, bool]:
-        """Return (z, m, curves, any geometry) over the features seen."""
-        z = m = curves = False
-        for g in self.examples.values():
-            gz, gm, gc = geometry_dims(g, has_z, has_m)
-            z, m, curves = z or gz, m or gm, curves or gc
-        return z, m, curves, bool(self.examples)
-
-    def fields(self) -> list[QgsField]:
-        return [infer_field(key, kinds, key in self.attr_big)
-                for key, kinds in self.attr_types.items()]
-
-
-def _first_coord(g: dict) -> Any:
-    for key in ("rings", "paths", "points", "curveRings", "curvePaths"):
-        parts = g.get(key)
-        if parts:
-            first = parts[0]
-            if key == "points":
-                return first
-            if first:
-                return first[0]
-    return None
-
-
-# -- the decoded feature set ----------------------------------------------------------------
+    def __init__(self, exceeded: bool, warnings: list[str], trailing_commas: int) -> None:
+        self.exceeded = exceeded
+        self.warnings = warnings
+        self.trailing_commas = trailing_commas
 
 
 class DecodedFeatureSet:
     """The schema of an Esri JSON feature set and an iterator over its features."""
 
-    def __init__(self) -> None:
+    def __init__(self, located: tuple[dict, dict | None, str], inference: Inference,
+                 warnings: list[str], source: Any, feature_count: int | None,
+                 late_warnings: list[str] = (), strict_json: bool = True) -> None:
+        """Set the schema up from the located feature set and what its features say.
+
+        ``source`` has ``raw_features()`` (the raw feature dicts, in order), ``progress`` and
+        ``trailer()`` (None, or what came after the features, once they were read).
+        """
         self.fields = QgsFields()
-        self.wkb_type = QgsWkbTypes.NoGeometry
+        self.wkb_type = QgsWkbTypes.Type.NoGeometry
         self.crs = QgsCoordinateReferenceSystem()
-        self.warnings: list[str] = []
         self.drawing_info: dict | None = None
         self.exceeded_transfer_limit = False
         self.geometry_type: str | None = None
@@ -211,27 +94,31 @@ class DecodedFeatureSet:
         self.global_id_field: str | None = None
         self.display_field_name: str | None = None
         self.layer_definition: dict | None = None
-        self.feature_count: int | None = None
-        self.strict_json = True
-        self._base_warnings: list[str] = []
-        self._decoder: GeometryDecoder | None = None
         self._keys: list[str] = []
         self._converters: list[tuple[int, Any]] = []
         self._oid_index: int | None = None
-        self._source: Any = None
-        self._progress = 0.0
+        self._setup(*located, inference, warnings)
+        warnings.extend(late_warnings)
+        self.feature_count = feature_count
+        self.strict_json = strict_json
+        self._base_warnings = list(warnings)
+        self._feature_warnings = FeatureWarnings()
+        self._source = source
+        self.warnings: list[str] = list(warnings)
+        if self.exceeded_transfer_limit:
+            self.warnings.append(_transfer_warning(feature_count))
 
     # -- schema ------------------------------------------------------------------------
 
-    def _setup(self, fs: dict, ld: dict | None, shape: str, inference: _Inference,
+    def _setup(self, fs: dict, ld: dict | None, shape: str, inference: Inference,
                warnings: list[str]) -> None:
         self.shape = shape
         self.layer_definition = ld
-        header_z = _pick(fs, ld, "hasZ")
-        header_m = _pick(fs, ld, "hasM")
-        geometry_type = normalize_geometry_type(_pick(fs, ld, "geometryType"))
-        if geometry_type is None and _pick(fs, ld, "geometryType") is not None:
-            warnings.append(f"Unknown geometryType {_pick(fs, ld, 'geometryType')!r}: the "
+        header_z = pick(fs, ld, "hasZ")
+        header_m = pick(fs, ld, "hasM")
+        geometry_type = normalize_geometry_type(pick(fs, ld, "geometryType"))
+        if geometry_type is None and pick(fs, ld, "geometryType") is not None:
+            warnings.append(f"Unknown geometryType {pick(fs, ld, 'geometryType')!r}: the "
                             "geometry type was taken from the geometries.")
         if geometry_type is None:
             geometry_type = inference.first_kind
@@ -245,7 +132,7 @@ class DecodedFeatureSet:
         self._decoder = GeometryDecoder(geometry_type, z, m, curves,
                                         _bool(header_z) or False, _bool(header_m) or False)
         self.wkb_type = self._decoder.wkb_type
-        sr = _pick(fs, ld, "spatialReference")
+        sr = pick(fs, ld, "spatialReference")
         if not isinstance(sr, dict) or not sr:
             extent = (ld or {}).get("extent")
             if isinstance(extent, dict) and isinstance(extent.get("spatialReference"), dict):
@@ -255,21 +142,21 @@ class DecodedFeatureSet:
         if geometry_type is not None:
             self.crs, sr_warnings = SpatialReferenceDecoder().decode(sr)
             warnings.extend(sr_warnings)
-        info = _pick(fs, ld, "drawingInfo")
+        info = pick(fs, ld, "drawingInfo")
         self.drawing_info = info if isinstance(info, dict) else None
-        self.display_field_name = _pick(fs, ld, "displayFieldName")
-        self.global_id_field = _pick(fs, ld, "globalIdFieldName", "globalIdField") or None
+        self.display_field_name = pick(fs, ld, "displayFieldName")
+        self.global_id_field = pick(fs, ld, "globalIdFieldName", "globalIdField") or None
         self._setup_fields(fs, ld, inference, warnings)
-        self.exceeded_transfer_limit = bool(_pick(fs, ld, "exceededTransferLimit"))
+        self.exceeded_transfer_limit = bool(pick(fs, ld, "exceededTransferLimit"))
 
-    def _setup_fields(self, fs: dict, ld: dict | None, inference: _Inference,
+    def _setup_fields(self, fs: dict, ld: dict | None, inference: Inference,
                       warnings: list[str]) -> None:
-        definitions = _pick(fs, ld, "fields", "Fields")
+        definitions = pick(fs, ld, "fields", "Fields")
         self.fields = QgsFields()
         self._keys = []
         self._converters = []
         taken: set[str] = set()
-        oid_name = _pick(fs, ld, "objectIdFieldName", "objectIdField")
+        oid_name = pick(fs, ld, "objectIdFieldName", "objectIdField")
         if isinstance(definitions, list):
             pairs = []
             for definition in definitions:
@@ -311,24 +198,29 @@ class DecodedFeatureSet:
 
     # -- features ------------------------------------------------------------------------
 
-    def _builder(self):
-        """Return a function turning one raw feature dict into a QgsFeature."""
+    def _builder(self) -> Callable[[Any, int], QgsFeature | None]:
+        """Return a function turning one raw feature dict (and its position) into a
+        QgsFeature, None for an entry that is not a feature (with a warning)."""
         fields = self.fields
         keys = list(self._keys)
         converters = self._converters
         decode = self._decoder.decode
+        note = self._feature_warnings.add
         oid_index = self._oid_index
         n = top = 0
         checked = False
         empty: dict = {}
 
-        def build(raw: Any) -> QgsFeature:
+        def build(raw: Any, position: int) -> QgsFeature | None:
             nonlocal n, top, checked
+            if type(raw) is not dict or not ("attributes" in raw or "geometry" in raw):
+                note(JUNK_FEATURE, position)
+                return None
             n += 1
-            if type(raw) is not dict:
-                raw = empty
             attrs = raw.get("attributes")
             if type(attrs) is not dict:
+                if attrs is not None:
+                    note(JUNK_ATTRIBUTES, position)
                 attrs = empty
             elif not checked:
                 checked = True
@@ -344,7 +236,7 @@ class DecodedFeatureSet:
             top = fid
             feature = QgsFeature(fields, fid)
             feature.setAttributes(values)
-            geom = decode(raw.get("geometry"))
+            geom = decode(raw.get("geometry"), position)
             if geom is not None:
                 feature.setGeometry(geom)
             return feature
@@ -353,19 +245,34 @@ class DecodedFeatureSet:
 
     def features(self) -> Iterator[QgsFeature]:
         """Iterate over the features as QgsFeature with :attr:`fields` (may be repeated)."""
-        self._decoder.warnings.clear()
+        self._feature_warnings.clear()
+        self._decoder.warnings = self._feature_warnings
         build = self._builder()
         count = 0
-        for raw in self._source.raw_features(self):
-            count += 1
-            yield build(raw)
+        for position, raw in enumerate(self._source.raw_features(), 1):
+            feature = build(raw, position)
+            if feature is not None:
+                count += 1
+                yield feature
         self.feature_count = count
+        trailer = self._source.trailer()
+        if trailer is not None:
+            self._after_features(trailer)
         self._finish()
+
+    def _after_features(self, trailer: _Trailer) -> None:
+        """Take in the keys a file had after its features (exceededTransferLimit ...)."""
+        self.exceeded_transfer_limit = trailer.exceeded
+        for warning in trailer.warnings:
+            if warning not in self._base_warnings:
+                self._base_warnings.append(warning)
+        if trailer.trailing_commas and self.strict_json:
+            self.strict_json = False
+            self._base_warnings.append(_lenient_warning(trailer.trailing_commas))
 
     def _finish(self) -> None:
         warnings = list(self._base_warnings)
-        for message, n in self._decoder.warnings.items():
-            warnings.append(f"{message} ({n} feature{'s' if n != 1 else ''}).")
+        warnings.extend(self._feature_warnings.lines())
         if self.exceeded_transfer_limit:
             warnings.append(_transfer_warning(self.feature_count))
         self.warnings = warnings
@@ -373,7 +280,7 @@ class DecodedFeatureSet:
     @property
     def progress(self) -> float:
         """Return how much of the input has been read, 0.0 to 1.0 (for progress bars)."""
-        return self._progress
+        return self._source.progress
 
 
 def _transfer_warning(count: int | None) -> str:
@@ -398,71 +305,79 @@ def _bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
+def _features_list(fs: dict) -> list:
+    """Return the ``features`` of a feature set, raising when it is there but not an array."""
+    features = fs.get("features")
+    if features is None or isinstance(features, Marker):
+        return []
+    if not isinstance(features, list):
+        raise EsriJsonError(
+            f"'features' is a JSON {_json_kind(features)}, not an array: this is not an Esri "
+            "JSON feature set (expected \"features\": [{\"attributes\": ..., \"geometry\": "
+            "...}, ...]). Nothing was read; fix the file or the request that produced it.")
+    return features
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {dict: "object", str: "string", bool: "boolean", int: "number", float: "number"}
+    return kinds.get(type(value), type(value).__name__)
+
+
 # -- in-memory documents --------------------------------------------------------------------
 
 
 class _DictSource:
+    """The features of a document already in memory."""
+
     def __init__(self, features: list) -> None:
         self.features = features
+        self.progress = 0.0
 
-    def raw_features(self, owner: DecodedFeatureSet) -> Iterator[Any]:
+    def raw_features(self) -> Iterator[Any]:
         total = max(1, len(self.features))
         for i, raw in enumerate(self.features):
-            owner._progress = i / total
+            self.progress = i / total
             yield raw
-        owner._progress = 1.0
+        self.progress = 1.0
+
+    def trailer(self) -> None:
+        return None
 
 
 def read_feature_set(obj: dict) -> DecodedFeatureSet:
     """Decode an Esri JSON feature set, FeatureCollection or record set held in a dict."""
     warnings: list[str] = []
-    fs, ld, shape = _locate(obj, warnings)
-    features = fs.get("features") or []
-    if not isinstance(features, list):
-        raise EsriJsonError("'features' must be a JSON array of {attributes, geometry} objects.")
-    inference = _Inference()
+    try:
+        located = locate(obj, warnings)
+    except RecursionError:
+        raise EsriJsonError("The document nests 'value', 'featureCollection' or 'layers' "
+                            "too deep to be a feature set.") from None
+    features = _features_list(located[0])
+    inference = Inference()
     for raw in features:
         inference.add(raw)
-    result = DecodedFeatureSet()
-    result._setup(fs, ld, shape, inference, warnings)
-    result._base_warnings = list(warnings)
-    result.feature_count = len(features)
-    result._source = _DictSource(features)
-    result.warnings = list(warnings)
-    if result.exceeded_transfer_limit:
-        result.warnings.append(_transfer_warning(len(features)))
-    return result
+    return DecodedFeatureSet(located, inference, warnings, _DictSource(features),
+                             len(features))
 
 
 # -- files ----------------------------------------------------------------------------------
 
 
-def _set_path(skeleton: dict, path: tuple, key: Any, value: Any) -> None:
-    node = skeleton
-    for part in path:
-        node = node.setdefault(part, {})
-    node[key] = value
-
-
-def _listify(node: Any) -> Any:
-    if isinstance(node, dict):
-        node = {k: _listify(v) for k, v in node.items()}
-        return _as_list(node)
-    return node
-
-
 class _FileSource:
     """Streams the features of one ``features`` array of a file (see esrijson._stream)."""
 
-    def __init__(self, path: str, chunk_chars: int, features_path: tuple, size: int) -> None:
+    def __init__(self, path: str, chunk_chars: int, features_path: tuple, size: int,
+                 skeleton: dict, live: tuple | None = None) -> None:
         self.path = path
         self.chunk_chars = chunk_chars
         self.features_path = features_path
         self.size = max(1, size)
-        self.live: Any = None  # (stream, events, sample) left by the first pass
-        self.skeleton: dict = {}
+        self.skeleton = skeleton
+        self.live = live  # (stream, events, sample) left by the first pass, used once
+        self.progress = 0.0
+        self._trailer: _Trailer | None = None
 
-    def raw_features(self, owner: DecodedFeatureSet) -> Iterator[Any]:
+    def raw_features(self) -> Iterator[Any]:
         path = self.features_path
         if self.live is not None:
             stream, events, sample = self.live
@@ -476,23 +391,21 @@ class _FileSource:
                 kind = event[0]
                 if kind == "feature":
                     if event[1] == path:
-                        owner._progress = min(1.0, stream.offset / self.size)
+                        self.progress = min(1.0, stream.offset / self.size)
                         yield event[2]
                 elif kind == "value":
-                    _set_path(self.skeleton, event[1], event[2], event[3])
+                    set_path(self.skeleton, event[1], event[2], event[3])
         finally:
             events.close()
-        owner._progress = 1.0
+        self.progress = 1.0
         # keys that came after the features (exceededTransferLimit, more layers ...)
         warnings: list[str] = []
-        fs, ld, _ = _locate(_listify(self.skeleton), warnings)
-        owner.exceeded_transfer_limit = bool(_pick(fs, ld, "exceededTransferLimit"))
-        for warning in warnings:
-            if warning not in owner._base_warnings:
-                owner._base_warnings.append(warning)
-        if stream.trailing_commas and owner.strict_json:
-            owner.strict_json = False
-            owner._base_warnings.append(_lenient_warning(stream.trailing_commas))
+        fs, ld, _ = locate(listify(self.skeleton), warnings)
+        self._trailer = _Trailer(bool(pick(fs, ld, "exceededTransferLimit")), warnings,
+                                 stream.trailing_commas)
+
+    def trailer(self) -> _Trailer | None:
+        return self._trailer
 
 
 def _lenient_warning(n: int) -> str:
@@ -519,17 +432,17 @@ def read_file(path: str | os.PathLike, *, sample_size: int = SAMPLE_SIZE,
     skeleton: dict = {}
     features_path = None
     sample: list = []
-    inference = _Inference()
+    inference = Inference()
     complete = False
     try:
         for event in events:
             kind = event[0]
             if kind == "value":
-                _set_path(skeleton, event[1], event[2], event[3])
+                set_path(skeleton, event[1], event[2], event[3])
             elif kind == "features_begin" and features_path is None:
                 features_path = event[1]
-                _set_path(skeleton, event[1], "features", _Marker(event[1]))
-                complete = _header_complete(skeleton, features_path)
+                set_path(skeleton, event[1], "features", Marker(event[1]))
+                complete = header_complete(skeleton, features_path)
                 start = stream.offset
                 for ev in events:
                     if ev[0] == "feature":
@@ -552,49 +465,17 @@ def read_file(path: str | os.PathLike, *, sample_size: int = SAMPLE_SIZE,
         events.close()
         raise
     warnings: list[str] = []
-    doc = _listify(skeleton)
+    located = locate(listify(skeleton), warnings)  # raises for non feature sets
     if features_path is None:
-        fs, ld, shape = _locate(doc, warnings)  # raises for non feature sets
         events.close()
-        result = DecodedFeatureSet()
-        result._setup(fs, ld, shape, inference, warnings)
-        result._base_warnings = list(warnings)
-        result._source = _DictSource([])
-        result.feature_count = 0
-        result.warnings = list(warnings)
-        return result
-    fs, ld, shape = _locate(doc, warnings)
-    result = DecodedFeatureSet()
-    result._setup(fs, ld, shape, inference, warnings)
-    source = _FileSource(path, chunk_chars, features_path, size)
-    source.skeleton = skeleton
+        _features_list(located[0])  # raises when 'features' is there but not an array
+        return DecodedFeatureSet(located, inference, warnings, _DictSource([]), 0)
     if complete:
-        source.live = (stream, events, sample)
-    else:
-        events.close()
-        result.feature_count = inference.count
-        if stream.trailing_commas:
-            result.strict_json = False
-            warnings.append(_lenient_warning(stream.trailing_commas))
-    result._base_warnings = list(warnings)
-    result._source = source
-    result.warnings = list(warnings)
-    if result.exceeded_transfer_limit:
-        result.warnings.append(_transfer_warning(result.feature_count))
-    return result
-
-
-def _header_complete(skeleton: dict, features_path: tuple) -> Any:
-    """True when the keys before the features say enough to decode them on the fly."""
-    try:
-        fs, ld, shape = _locate(_listify(skeleton), [])
-    except EsriJsonError:
-        return False
-    if not isinstance(fs.get("features"), _Marker) or fs["features"].path != features_path:
-        return False
-    has_fields = _pick(fs, ld, "fields", "Fields") is not None
-    if not has_fields:
-        return False
-    if _pick(fs, ld, "geometryType") is not None:
-        return _pick(fs, ld, "spatialReference") is not None
-    return "recordset"
+        source = _FileSource(path, chunk_chars, features_path, size, skeleton,
+                             (stream, events, sample))
+        return DecodedFeatureSet(located, inference, warnings, source, None)
+    events.close()
+    late = [_lenient_warning(stream.trailing_commas)] if stream.trailing_commas else []
+    source = _FileSource(path, chunk_chars, features_path, size, skeleton)
+    return DecodedFeatureSet(located, inference, warnings, source, inference.count, late,
+                             strict_json=not stream.trailing_commas)

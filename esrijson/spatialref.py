@@ -50,7 +50,8 @@ def _from_code(code: Any) -> QgsCoordinateReferenceSystem:
     if not crs.isValid():
         return crs
     # Many ESRI codes are an EPSG CRS under another name: let PROJ identify it from the WKT.
-    twin = QgsCoordinateReferenceSystem.fromWkt(crs.toWkt(QgsCoordinateReferenceSystem.WKT1_ESRI))
+    twin = QgsCoordinateReferenceSystem.fromWkt(
+        crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT1_ESRI))
     if twin.isValid() and twin.authid().startswith("EPSG:"):
         return twin
     return crs
@@ -96,7 +97,7 @@ def encode_spatial_reference(crs: QgsCoordinateReferenceSystem) -> dict | None:
         if auth.upper() == "EPSG":
             return {"wkid": EPSG_TO_ESRI_WKID.get(wkid, wkid), "latestWkid": wkid}
         return {"wkid": wkid}
-    wkt = crs.toWkt(QgsCoordinateReferenceSystem.WKT1_ESRI)
+    wkt = crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT1_ESRI)
     if wkt:
         return {"wkt": wkt}
-    return {"wkt2": crs.toWkt(QgsCoordinateReferenceSystem.WKT2_2019)}
+    return {"wkt2": crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT2_2019)}

@@ -21,9 +21,9 @@ from qgis.core import (
 )
 
 _SYMBOL_FOR_GEOMETRY = {
-    QgsWkbTypes.PointGeometry: QgsSymbol.Marker,
-    QgsWkbTypes.LineGeometry: QgsSymbol.Line,
-    QgsWkbTypes.PolygonGeometry: QgsSymbol.Fill,
+    QgsWkbTypes.GeometryType.PointGeometry: QgsSymbol.SymbolType.Marker,
+    QgsWkbTypes.GeometryType.LineGeometry: QgsSymbol.SymbolType.Line,
+    QgsWkbTypes.GeometryType.PolygonGeometry: QgsSymbol.SymbolType.Fill,
 }
 
 

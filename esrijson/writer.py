@@ -10,8 +10,6 @@ has an EPSG or ESRI id, as Esri ``wkt`` otherwise.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import math
 import os
@@ -25,12 +23,14 @@ from qgis.core import (
     QgsFeatureSource,
     QgsFeedback,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QVariant
 
+from .codes import POLYGON
+from .encode import GeometryEncoder
+from .errors import EsriJsonWriteError
 from .fields import _date_ms, _datetime_ms, field_to_esri, local_time_is_utc, safe_field_name
-from .geometry import POLYGON, GeometryEncoder
+from .qtypes import FieldType
 from .spatialref import encode_spatial_reference
 
 __all__ = ["source_to_feature_set", "write_feature_set_file", "FEATURE_SET", "FEATURE_COLLECTION"]
@@ -59,8 +59,8 @@ class _Plan:
     def __init__(self, source: QgsFeatureSource, shape: str, keep_curves: bool,
                  big_integer_type: str, safe_names: bool) -> None:
         if shape not in (FEATURE_SET, FEATURE_COLLECTION):
-            raise ValueError(f"shape must be {FEATURE_SET!r} or {FEATURE_COLLECTION!r}, "
-                             f"not {shape!r}")
+            raise EsriJsonWriteError(f"shape must be {FEATURE_SET!r} or "
+                                     f"{FEATURE_COLLECTION!r}, not {shape!r}")
         self.shape = shape
         self.warnings: list[str] = []
         wkb_type = source.wkbType()
@@ -80,7 +80,7 @@ class _Plan:
                 self.warnings.append(f"Field {field.name()!r} is written as {name!r} (Esri "
                                      "field names take letters, digits and '_').")
             wide = big_integer_type
-            if field.type() == QVariant.LongLong and _fits_int32(source, index):
+            if field.type() == FieldType.LongLong and _fits_int32(source, index):
                 wide = "esriFieldTypeInteger"
             definition, converter, warning = field_to_esri(field, name, big_integer_type=wide)
             if warning:
@@ -106,7 +106,7 @@ class _Plan:
                                        "alias": self.oid_name})
         self.all_fields = len(self.indices) == len(source.fields())
         if self.add_oid:
-            kinds.insert(0, (QVariant.LongLong, None))
+            kinds.insert(0, (FieldType.LongLong, None))
         self.kinds = kinds
         self.sr = encode_spatial_reference(source.sourceCrs()) if self.has_geometry else None
         self.layer_name = source.sourceName() if hasattr(source, "sourceName") else ""
@@ -178,7 +178,7 @@ def _nullsafe(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return wrapped
 
 
-_INTEGER_TYPES = (QVariant.Int, QVariant.LongLong, QVariant.UInt, QVariant.ULongLong)
+_INTEGER_TYPES = (FieldType.Int, FieldType.LongLong, FieldType.UInt, FieldType.ULongLong)
 
 
 def _fast_attributes(names: list[str], kinds: list[tuple[Any, Any]]
@@ -200,16 +200,16 @@ def _fast_attributes(names: list[str], kinds: list[tuple[Any, Any]]
     for position, (qtype, converter) in enumerate(kinds):
         if converter is None and qtype in _INTEGER_TYPES:
             slot, kind = "%d", int
-        elif converter is None and qtype == QVariant.Double:
+        elif converter is None and qtype == FieldType.Double:
             slot, kind = "%r", float
             floats = True
-        elif converter is None and qtype == QVariant.String:
+        elif converter is None and qtype == FieldType.String:
             slot, kind = "%s", str
             strings.append(position)
-        elif converter is _datetime_ms and qtype == QVariant.DateTime:
+        elif converter is _datetime_ms and qtype == FieldType.DateTime:
             slot, kind = "%d", QDateTime
             datetimes.append(position)
-        elif converter is _date_ms and qtype == QVariant.Date:
+        elif converter is _date_ms and qtype == FieldType.Date:
             slot, kind = "%d", QDate
             dates.append(position)
         else:
@@ -220,7 +220,7 @@ def _fast_attributes(names: list[str], kinds: list[tuple[Any, Any]]
     fmt = '{"attributes":{' + ",".join(slots) + "}"
     expected = tuple(types)
     # local date-times are UTC ones when local time is UTC: setting the spec skips mktime
-    local, utc = Qt.LocalTime, Qt.UTC
+    local, utc = Qt.TimeSpec.LocalTime, Qt.TimeSpec.UTC
     local_is_utc = bool(datetimes) and local_time_is_utc()
 
     def text(values: list) -> str | None:
@@ -253,8 +253,8 @@ def _request(source: QgsFeatureSource, selected_only: bool) -> tuple[QgsFeatureR
     request = QgsFeatureRequest()
     if selected_only:
         if not isinstance(source, QgsVectorLayer):
-            raise ValueError("selected_only=True needs a QgsVectorLayer (a feature source has "
-                             "no selection); pass the layer itself.")
+            raise EsriJsonWriteError("selected_only=True needs a QgsVectorLayer (a feature "
+                                     "source has no selection); pass the layer itself.")
         request.setFilterFids(source.selectedFeatureIds())
         return request, source.selectedFeatureCount()
     return request, source.featureCount()
@@ -324,19 +324,6 @@ def source_to_feature_set(
     return {"layerDefinition": ld, "featureSet": fs}
 
 
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause Python's cycle collector while the loop runs (it makes no reference cycles):
-    the collector's passes over QGIS's many live objects cost 5-10% of a big export."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _counted(messages: dict[str, int]) -> list[str]:
     return [f"{m} ({n} feature{'s' if n != 1 else ''})." for m, n in messages.items()]
 
@@ -399,7 +386,7 @@ def write_feature_set_file(
 
     count = 0
     chunk = BATCH - 1  # the first cancel check comes after feature 999, as for a generator
-    with open(path, "w", encoding="utf-8", newline="\n") as out, _no_cyclic_gc():
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write(head)
         while True:
             batch: list[str] = []
@@ -444,7 +431,3 @@ def write_feature_set_file(
         warnings.extend(plan.warnings + _counted(plan.encoder.warnings))
     return count
 
-
-def wkb_type_name(wkb_type: int) -> str:
-    """Return a readable name for a QGIS geometry type (for messages)."""
-    return QgsWkbTypes.displayString(wkb_type)

@@ -1,7 +1,4 @@
-"""Private helpers: the package logger, URL handling and secret redaction.
-
-``origin_of`` is also the provider's notion of an origin (QgisTransport's auth_origins).
-"""
+"""Private helpers: the package logger, secret redaction, excerpts and names."""
 
 from __future__ import annotations
 
@@ -10,8 +7,10 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-#: The one logger of the package (fixed name, whatever name the package is imported under).
-LOGGER = logging.getLogger("arcgis_gp.gp_client")
+from .names import LOGGER_NAME
+
+#: The one logger of the package.
+LOGGER = logging.getLogger(LOGGER_NAME)
 
 # Query or form keys whose values are secrets (compared case-insensitively).
 SECRET_KEYS = frozenset(
@@ -70,29 +69,6 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     text = _KV_RE.sub(lambda m: m.group(1) + "=" + MASK, text)
     text = _JSON_RE.sub(lambda m: m.group(1) + '"' + MASK + '"', text)
     return _BEARER_RE.sub(lambda m: m.group(1) + " " + MASK, text)
-
-
-def origin_of(url: str) -> str:
-    """Return scheme://host:port of a URL, with the default port made explicit."""
-    parts = urlsplit(url)
-    scheme = (parts.scheme or "").lower()
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is None:
-        port = {"http": 80, "https": 443}.get(scheme, 0)
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    return f"{scheme}://{host}:{port}"
-
-
-def strip_query(url: str) -> str:
-    """Return the URL without query string, fragment and trailing slashes."""
-    parts = urlsplit(url.strip())
-    path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 def excerpt(body: bytes | str, limit: int = 200) -> str:

@@ -11,13 +11,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Callable, Optional, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from ._util import LOGGER, excerpt, redact_text, redact_url
 from .auth import Auth, NoAuth
 from .errors import (
-    AuthError,
     BadInputError,
     CapabilityError,
     GPError,
@@ -31,6 +30,9 @@ from .errors import (
     not_json_error,
 )
 from .transport import RequestsTransport, Response, Transport
+from .urls import parse_version, service_root
+
+_T = TypeVar("_T")
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 _PEEK = 64 * 1024  # bytes of a streamed JSON answer looked at for HTML and error bodies
@@ -61,6 +63,7 @@ class GPClient:
         self.backoff = float(backoff)
         self._versions: dict[str, Optional[float]] = {}
         self._services: dict[str, dict] = {}
+        self._token_source = _TokenRequests(self)
 
     def __repr__(self) -> str:
         """Show the auth strategy (which hides its secrets) and the settings."""
@@ -81,8 +84,13 @@ class GPClient:
     def call_json(self, method: str, url: str, *, params: Optional[dict] = None,
                   data: Optional[dict] = None, files: Optional[dict] = None,
                   authenticate: bool = True, retry: Optional[bool] = None,
-                  timeout: Optional[float] = None) -> dict:
-        """Send one JSON request; ``retry`` defaults to True for GET and False otherwise."""
+                  timeout: Optional[float] = None, headers: Optional[dict] = None,
+                  deadline: Optional[float] = None) -> dict:
+        """Send one JSON request; ``retry`` defaults to True for GET and False otherwise.
+
+        ``headers`` are sent as well (the auth strategy's win over them). ``deadline``:
+        seconds the whole exchange may take (``timeout`` bounds each silence).
+        """
         method = method.upper()
         retry = (method == "GET") if retry is None else retry
         params = dict(params or {})
@@ -91,21 +99,14 @@ class GPClient:
             params.setdefault("f", "json")
         else:
             data.setdefault("f", "json")
-        with self._scrubbing():
-            for attempt in (0, 1):
-                headers = self._auth_headers(method, url, authenticate, discover=True)
-                resp = self._send(method, url, params=params or None, data=data, files=files,
-                                  headers=headers, timeout=timeout, retry=retry)
-                try:
-                    return self._parse_json(resp, url)
-                except AuthError as exc:
-                    if attempt == 0 and authenticate and self.auth.on_auth_error(
-                            self, url, exc):
-                        LOGGER.debug("Retrying %s once after %s", redact_url(url), exc.code)
-                        _rewind(files)
-                        continue
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def attempt(signed: dict) -> dict:
+            return self._reread(retry, url, lambda: self._parse_json(self._send(
+                method, url, params=params or None, data=data, files=files,
+                headers={**(headers or {}), **signed}, timeout=timeout, retry=retry,
+                deadline=deadline), url))
+
+        return self._signed(method, url, attempt, authenticate=authenticate, files=files)
 
     def get_json_to_file(self, url: str, path: str | os.PathLike,
                          params: Optional[dict] = None) -> Path:
@@ -123,26 +124,22 @@ class GPClient:
         target.parent.mkdir(parents=True, exist_ok=True)
         query = dict(params or {})
         query.setdefault("f", "json")
+
+        def once(headers: dict) -> Path:
+            resp = self._send("GET", url, params=query, headers=headers, retry=True,
+                              stream_to=str(target))
+            self._check_json_file(resp, url, target)
+            return target
+
+        def attempt(headers: dict) -> Path:
+            return self._reread(True, url, lambda: once(headers))
+
         try:
-            with self._scrubbing():
-                for attempt in (0, 1):
-                    headers = self._auth_headers("GET", url, True, discover=True)
-                    resp = self._send("GET", url, params=query, headers=headers, retry=True,
-                                      stream_to=str(target))
-                    try:
-                        self._check_json_file(resp, url, target)
-                        return target
-                    except AuthError as exc:
-                        if attempt == 0 and self.auth.on_auth_error(self, url, exc):
-                            LOGGER.debug("Retrying %s once after %s", redact_url(url),
-                                         exc.code)
-                            continue
-                        raise
+            return self._signed("GET", url, attempt)
         except BaseException:
             with contextlib.suppress(OSError):
                 target.unlink()
             raise
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- files -------------------------------------------------------------------------
 
@@ -157,26 +154,20 @@ class GPClient:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         part = folder / f".gp_client-{uuid.uuid4().hex}.part"
+
+        def attempt(headers: dict) -> Response:
+            resp = self._send("GET", url, headers=headers, retry=True, stream_to=str(part))
+            self._check_download(resp, url, part)
+            return resp
+
         try:
-            with self._scrubbing():
-                resp = None
-                for attempt in (0, 1):
-                    headers = self._auth_headers("GET", url, True, discover=False)
-                    resp = self._send("GET", url, headers=headers, retry=True,
-                                      stream_to=str(part))
-                    try:
-                        self._check_download(resp, url, part)
-                        break
-                    except AuthError as exc:
-                        if attempt == 0 and self.auth.on_auth_error(self, url, exc,
-                                                                    discover=False):
-                            continue
-                        raise
-                name = safe_filename(filename or _disposition_name(resp) or _url_name(url))
-                target = _reserve(folder, name)
-                os.replace(part, target)
-                LOGGER.debug("Downloaded %s to %s", redact_url(url), target)
-                return target
+            # discover=False: a result file on a host not met before gets no credentials
+            resp = self._signed("GET", url, attempt, discover=False)
+            name = safe_filename(filename or _disposition_name(resp) or _url_name(url))
+            target = _reserve(folder, name)
+            os.replace(part, target)
+            LOGGER.debug("Downloaded %s to %s", redact_url(url), target)
+            return target
         finally:
             with contextlib.suppress(OSError):
                 part.unlink()
@@ -252,24 +243,66 @@ class GPClient:
 
     # -- internals ---------------------------------------------------------------------
 
-    def _auth_headers(self, method: str, url: str, authenticate: bool, *, discover: bool
-                      ) -> dict:
-        if not authenticate:
-            return {}
-        return dict(self.auth.headers_for(self, method, url, discover=discover))
+    def _signed(self, method: str, url: str, attempt: Callable[[dict], _T], *,
+                authenticate: bool = True, discover: bool = True,
+                files: Optional[dict] = None) -> _T:
+        """Run ``attempt(headers)`` with the auth strategy's headers; after a 498/499, once more.
+
+        A 498 (invalid token) or 499 (token required) refusal means the server did not act
+        on the request, so even a POST may be sent again, once, after the strategy renewed
+        its token. Every other error, and a second refusal, is raised (secrets masked).
+        """
+        with self._scrubbing():
+            for n in (0, 1):
+                headers = (dict(self.auth.headers_for(self._token_source, method, url,
+                                                      discover=discover))
+                           if authenticate else {})
+                try:
+                    return attempt(headers)
+                except (InvalidTokenError, TokenRequiredError) as exc:
+                    if n == 0 and authenticate and self.auth.on_auth_error(
+                            self._token_source, url, exc, discover=discover):
+                        LOGGER.debug("Retrying %s once after %s", redact_url(url), exc.code)
+                        _rewind(files)
+                        continue
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _reread(self, retry: bool, url: str, once: Callable[[], _T]) -> _T:
+        """``once()``, asked again (with backoff) while its JSON answer arrives broken.
+
+        An answer that began as JSON and was cut short or garbled on the way is worth asking
+        for again, as a network error is; an HTML page from the start (a sign-in page, an
+        error page) is not.
+        """
+        tries = 1 + (self.retries if retry else 0)
+        for i in range(tries):
+            try:
+                return once()
+            except NotJSONError as exc:
+                if not exc.broken or i + 1 >= tries:
+                    raise
+                delay = self._delay(i)
+                LOGGER.debug("Broken JSON from %s (%s); retry %d/%d in %.2f s",
+                             redact_url(url), exc, i + 1, tries - 1, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, method: str, url: str, *, params: Optional[dict] = None,
               data: Optional[dict] = None, files: Optional[dict] = None,
               headers: Optional[dict] = None, timeout: Optional[float] = None,
-              retry: bool = False, stream_to: Optional[str] = None) -> Response:
+              retry: bool = False, stream_to: Optional[str] = None,
+              deadline: Optional[float] = None) -> Response:
         attempts = 1 + (self.retries if retry else 0)
         timeout = float(timeout) if timeout else self.timeout
+        extra = {"deadline": float(deadline)} if deadline else {}
         for i in range(attempts):
             start = time.monotonic()
+            sent_at = time.gmtime()
             try:
                 resp = self.transport.send(method, url, params=params, data=data, files=files,
                                            headers=headers, timeout=timeout,
-                                           stream_to=stream_to)
+                                           stream_to=stream_to, **extra)
             except NetworkError as exc:
                 ms = (time.monotonic() - start) * 1000
                 if i + 1 < attempts:
@@ -282,15 +315,8 @@ class GPClient:
                     raise NetworkError(f"{exc} Gave up after {attempts} attempts.",
                                        url=url, timeout=exc.timeout, sent=exc.sent) from None
                 if method != "GET":
-                    if exc.sent is False:
-                        note = (f"Nothing was sent: no connection to the server could be made, "
-                                f"so the {method} request did not reach it (no task was "
-                                "started). Try again once the server can be reached.")
-                    else:
-                        note = (f"The {method} request was not repeated: the server may have "
-                                "received it, and repeating it could run the task twice.")
-                    raise NetworkError(f"{exc} {note}", url=url, timeout=exc.timeout,
-                                       sent=exc.sent) from None
+                    raise NetworkError(f"{exc} {_fate(method, url, exc.sent, sent_at)}",
+                                       url=url, timeout=exc.timeout, sent=exc.sent) from None
                 raise
             ms = (time.monotonic() - start) * 1000
             LOGGER.debug("%s %s -> %d (%.0f ms, %d bytes)", method,
@@ -314,6 +340,12 @@ class GPClient:
         except (ValueError, UnicodeDecodeError) as exc:
             obj = None
             bad = str(exc).split(":")[0]
+        except RecursionError:  # Python's json gives up at about 1000 levels
+            raise NotJSONError(
+                f"The answer from {redact_url(url)} nests its JSON too deep to be read (about "
+                f"1000 levels or more, {len(body)} bytes): no ArcGIS description or result "
+                "does that, so the server, or something between it and you, sent a broken "
+                "answer.", url=url, excerpt=excerpt(body)) from None
         else:
             bad = "" if obj is not None else "empty body"
         err = error_from_json(obj, url)
@@ -362,7 +394,7 @@ class GPClient:
                 f"The answer from {redact_url(url)} stops before its JSON ends ({size} bytes, "
                 f"ending {excerpt(tail[-40:])!r}): it was cut short on the way. Try again; if "
                 "it keeps happening, the server or a proxy limits the size of answers.",
-                url=url, excerpt=excerpt(tail[-200:]))
+                url=url, excerpt=excerpt(tail[-200:]), broken=True)
 
     def _check_download(self, resp: Response, url: str, part: Path) -> None:
         head = b""
@@ -398,6 +430,27 @@ class GPClient:
             raise
 
 
+class _TokenRequests:
+    """The client's side of :class:`~.auth.TokenSource`: unsigned requests to token services.
+
+    Strategies get tokens through this object only, never through the client itself, so
+    that auth.py does not depend on client.py; the requests still use the client's
+    transport, timeouts, retries and error handling.
+    """
+
+    def __init__(self, client: GPClient) -> None:
+        self._client = client
+
+    def get_json(self, url: str) -> dict:
+        """GET ``url`` (f=json) without credentials."""
+        return self._client.call_json("GET", url, authenticate=False)
+
+    def post_form(self, url: str, data: dict, referer: Optional[str] = None) -> dict:
+        """POST a form to a token endpoint without other credentials (safe to repeat)."""
+        return self._client.call_json("POST", url, data=data, authenticate=False, retry=True,
+                                      headers={"Referer": referer} if referer else None)
+
+
 def _scrub(exc: GPError, secrets: tuple[str, ...]) -> None:
     if not secrets:
         return
@@ -415,6 +468,35 @@ def _rewind(files: Optional[dict]) -> None:
         fh = spec[1] if isinstance(spec, tuple) else spec
         with contextlib.suppress(Exception):
             fh.seek(0)
+
+
+def _fate(method: str, url: str, sent: Optional[bool], when: time.struct_time) -> str:
+    """What a failed request that is not repeated means for the user's work."""
+    if sent is False:
+        return (f"Nothing was sent: no connection to the server could be made, so the {method} "
+                "request did not reach it (no task was started). Try again once the server can "
+                "be reached.")
+    path = urlsplit(url).path.rstrip("/")
+    operation = path.rsplit("/", 1)[-1].lower()
+    task = path.rsplit("/", 2)[-2] if path.count("/") >= 2 else "?"
+    at = time.strftime("%Y-%m-%d %H:%M:%S UTC", when)
+    if operation == "submitjob":
+        return (f"The request was not repeated: the server may have received it and started a "
+                f"job of task {task} (sent at {at}), whose id never came back. Before running "
+                "again, look for that job: the server's administrator can list the service's "
+                "jobs (ArcGIS Server Manager, or the Administrator Directory's "
+                f"services/<service>.GPServer/jobs). Running again may run the task twice.")
+    if operation == "execute":
+        return (f"The request was not repeated: the server may have received it and may be "
+                f"running task {task} now, or have run it (sent at {at}); a synchronous "
+                "execute leaves no job to look up, so check what the task writes, or ask the "
+                "server's administrator. Running again may run the task twice.")
+    if operation == "upload":
+        return (f"The upload was not repeated: the server may have stored the file as an "
+                f"uploaded item (sent at {at}); it deletes such items after a while. Try "
+                "again: no task was started.")
+    return (f"The {method} request was not repeated: the server may have received it (sent at "
+            f"{at}), and repeating it could do its work twice.")
 
 
 def _loggable(url: str, params: Optional[dict]) -> str:
@@ -442,31 +524,6 @@ def _status_hint(status: int) -> str:
     if status >= 500:
         return " The server had a problem; try again later."
     return ""
-
-
-def service_root(url: str) -> str:
-    """Return the GPServer service URL for a service, task or job URL (query removed)."""
-    clean = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
-    m = re.search(r"/GPServer(?=/|$)", clean, flags=re.IGNORECASE)
-    if m:
-        return clean[: m.end()]
-    return clean
-
-
-def parse_version(value: Any) -> Optional[float]:
-    """Turn currentVersion (10.61, "10.6.1", 11.3) into a comparable float (10.61, 11.3)."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip()
-    m = re.match(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?", text)
-    if not m:
-        return None
-    major, minor, patch = m.group(1), m.group(2) or "0", m.group(3)
-    if patch is not None:
-        return float(f"{major}.{minor}{patch}")
-    return float(f"{major}.{minor}")
 
 
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),

@@ -7,11 +7,13 @@ No exception text ever holds a token, an API key or a password: URLs pass throug
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from ._util import excerpt as _excerpt
 from ._util import redact_text, redact_url
+from .names import ERROR_MESSAGE_TYPES
 
 
 class GPError(Exception):
@@ -20,11 +22,6 @@ class GPError(Exception):
     def __init__(self, message: str, *, url: str | None = None) -> None:
         self.url = redact_url(url) if url else url
         super().__init__(redact_text(message))
-
-    @property
-    def message_text(self) -> str:
-        """The message, as str(error) gives it."""
-        return str(self)
 
 
 class BadInputError(GPError, ValueError):
@@ -58,10 +55,18 @@ class HTTPError(GPError):
 
 
 class NotJSONError(GPError):
-    """The server answered with HTML or other text where JSON was expected."""
+    """The server answered with HTML or other text where JSON was expected.
 
-    def __init__(self, message: str, *, url: str | None = None, excerpt: str = "") -> None:
+    ``broken``: the answer began as JSON and was cut short or garbled on the way (asking
+    again may get it whole); ``sign_in``: it is an HTML sign-in page (a proxy or single
+    sign-on wants the user to sign in; asking again will not help).
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, excerpt: str = "",
+                 broken: bool = False, sign_in: bool = False) -> None:
         self.excerpt = redact_text(excerpt)
+        self.broken = broken
+        self.sign_in = sign_in
         super().__init__(message, url=url)
 
 
@@ -92,6 +97,10 @@ class PermissionDeniedError(AuthError):
     """The user is known but may not use this resource (ArcGIS error 403)."""
 
 
+class BadDescriptionError(GPError):
+    """A service or task description that is not shaped as ArcGIS publishes it."""
+
+
 class CapabilityError(GPError):
     """The service does not offer what was asked (for example uploads)."""
 
@@ -113,7 +122,7 @@ class JobError(GPError):
         out = []
         for m in self.messages:
             mtype = getattr(m, "type", "")
-            if mtype in ("esriJobMessageTypeError", "esriJobMessageTypeAbort"):
+            if mtype in ERROR_MESSAGE_TYPES:
                 out.append(getattr(m, "description", str(m)))
         return tuple(out)
 
@@ -166,6 +175,12 @@ def error_from_json(body: Any, url: str | None = None) -> ServerError | None:
     if extra:
         text += " (" + "; ".join(extra) + ")"
     kwargs = {"code": code, "server_message": server_message, "details": details, "url": url}
+    if code == 498 and "referer" in (text + " " + " ".join(details)).lower():
+        return InvalidTokenError(
+            f"The token was refused at {where} because of its referer: {text}. A token made "
+            "for a referer (a web address) is accepted only from requests carrying that "
+            "Referer header. Set the connection's referer to the one the token was made for, "
+            "or get a new token without one.", **kwargs)
     if code == 498:
         return InvalidTokenError(
             f"Invalid or expired token at {where}: {text}. Sign in again or get a new token.",
@@ -190,8 +205,23 @@ def not_json_error(body: bytes, url: str, status: int, content_type: str,
     kind = "HTML" if "html" in (content_type or "").lower() or snippet.lstrip().startswith(
         "<") else "a non-JSON body"
     why = f" ({reason})" if reason else ""
+    if kind == "HTML" and _SIGN_IN.search(body[:16384].decode("utf-8", errors="replace")):
+        return NotJSONError(
+            f"An HTML sign-in page answered {where} instead of {expected} (HTTP {status}): "
+            f"{snippet!r}. A proxy or single sign-on between you and the server wants you to "
+            "sign in: sign in to it in a web browser (or ask your network administrator), "
+            "then try again.", url=url, excerpt=snippet, sign_in=True)
+    start = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start in (b"{", b"[") and expected == "JSON":
+        return NotJSONError(
+            f"The JSON answer from {where} was cut short or garbled on the way{why} "
+            f"(HTTP {status}, {len(body)} bytes).", url=url, excerpt=snippet, broken=True)
     return NotJSONError(
         f"Expected {expected} from {where} but got {kind}{why} (HTTP {status}): {snippet!r}. "
         "Check that the URL points to an ArcGIS REST endpoint and that no proxy or login page "
         "is in the way.",
         url=url, excerpt=snippet)
+
+
+_SIGN_IN = re.compile(r"sign[ -]?in|log[ -]?in|single sign-on|<form[^>]*password|"
+                      r"type=.?password", re.IGNORECASE)

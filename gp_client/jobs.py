@@ -24,23 +24,23 @@ from typing import Any, Callable, Optional
 from urllib.parse import urljoin
 
 from ._util import LOGGER, redact_url
-from .client import GPClient, parse_version
+from .client import GPClient
 from .errors import (
     AuthError,
     BadInputError,
     DeadlineError,
     GPError,
-    HTTPError,
     JobCancelledError,
     JobDeletedError,
     JobError,
     JobFailedError,
     JobTimedOutError,
-    NetworkError,
-    NotJSONError,
     ServerError,
 )
 from .model import TaskDescription
+from .names import ERROR_MESSAGE_TYPES, LOG_JOB_MESSAGE, MSG_ERROR, MSG_INFO, MSG_WARNING
+from .patience import PATIENCE, Outage
+from .urls import parse_version
 from .values import decode, encode, to_form
 
 SUCCEEDED = "esriJobSucceeded"
@@ -51,11 +51,6 @@ DELETED = "esriJobDeleted"
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, DELETED})
 RUNNING = frozenset({"esriJobNew", "esriJobSubmitted", "esriJobWaiting", "esriJobExecuting",
                      "esriJobCancelling", "esriJobDeleting"})
-
-MSG_INFO = "esriJobMessageTypeInformative"
-MSG_WARNING = "esriJobMessageTypeWarning"
-MSG_ERROR = "esriJobMessageTypeError"
-MSG_ABORT = "esriJobMessageTypeAbort"
 
 CONTEXT_VERSION = 10.61  # `context` replaced env:outSR / env:processSR at 10.6.1
 SLICE = 0.05  # seconds between two looks at should_cancel / the deadline
@@ -82,7 +77,7 @@ class Message:
     @property
     def is_error(self) -> bool:
         """True for error and abort messages."""
-        return self.type in (MSG_ERROR, MSG_ABORT)
+        return self.type in ERROR_MESSAGE_TYPES
 
     @property
     def is_warning(self) -> bool:
@@ -300,8 +295,10 @@ def execute(client: GPClient, task_url: str, inputs: Mapping[str, Any], *,
     data = _run_params(client, url, inputs, context=context, current_version=current_version,
                        return_z=return_z, return_m=return_m, task=task)
     try:
+        # execute_timeout bounds the whole exchange: a synchronous task may run minutes
         body = client.call_json("POST", url + "/execute", data=data,
-                                timeout=client.execute_timeout)
+                                timeout=client.execute_timeout,
+                                deadline=client.execute_timeout)
     except AuthError:
         raise
     except ServerError as exc:
@@ -346,11 +343,14 @@ OnProgress = Callable[[Progress], Any]
 class Job:
     """An asynchronous job on the server."""
 
-    max_poll_failures = 3  # consecutive failed status requests tolerated by wait()
-
     def __init__(self, client: GPClient, task_url: str, job_id: str, *,
-                 return_z: bool = False, return_m: bool = False) -> None:
+                 return_z: bool = False, return_m: bool = False,
+                 patience: float = PATIENCE) -> None:
         self.client = client
+        #: seconds wait() and the result fetches keep trying through an outage
+        self.patience = float(patience)
+        #: what wait() was given to ask whether to stop; result fetches ask it too
+        self.should_cancel: Optional[Callable[[], bool]] = None
         self.task_url = task_url.split("?", 1)[0].rstrip("/")
         self.job_id = job_id
         self.return_z = return_z
@@ -410,9 +410,10 @@ class Job:
         once; ``on_progress`` each change of the server's progress.
         """
         sched = schedule or PollSchedule()
+        self.should_cancel = should_cancel
         start = time.monotonic()
         limit = start + float(deadline) if deadline is not None else None
-        failures = 0
+        outage = Outage(self, "waiting for")
         last_progress: Optional[Progress] = None
         progress_seen_at: Optional[tuple[float, float]] = None  # (elapsed, percent) first seen
         warned: set[str] = set()
@@ -439,14 +440,9 @@ class Job:
                 return self._cancel_and_raise(on_message, cancel_grace)
             try:
                 st = self.status()
-                failures = 0
-            except (NetworkError, NotJSONError) as exc:
-                failures = self._poll_failed(exc, failures)
-                st = None
-            except HTTPError as exc:
-                if exc.status < 500:
-                    raise
-                failures = self._poll_failed(exc, failures)
+                outage.over()
+            except GPError as exc:
+                outage.failed(exc)  # raises unless it may pass
                 st = None
             eta = None
             now = time.monotonic()
@@ -477,7 +473,7 @@ class Job:
                     f"Job {self.job_id} did not finish within {deadline:g} s; it is still "
                     f"{st.status if st else 'running'} on the server at {self.url}. Wait again "
                     "(Job.from_url) or cancel it.", job_id=self.job_id, url=self.url)
-            wake = now + sched.delay(elapsed, eta)
+            wake = now + (sched.delay(elapsed, eta) if st is not None else outage.pause())
             if limit is not None:
                 wake = min(wake, limit)
             if cancelled_while_sleeping(wake):
@@ -498,8 +494,8 @@ class Job:
                 continue
             if isinstance(ref, dict) and "paramUrl" in ref:
                 url = urljoin(self.url + "/", str(ref["paramUrl"]))
-                body = self.client.get_json(url, params or None)
-                out[name] = body
+                out[name] = self.patiently(lambda u=url: self.client.get_json(u, params or None),
+                                           "reading the results of")
             elif isinstance(ref, dict) and "value" in ref:
                 out[name] = ref
         return out
@@ -521,7 +517,9 @@ class Job:
         target = Path(path)
         if isinstance(ref, dict) and "paramUrl" in ref:
             url = urljoin(self.url + "/", str(ref["paramUrl"]))
-            return self.client.get_json_to_file(url, target, self._result_params() or None)
+            params = self._result_params() or None
+            return self.patiently(lambda: self.client.get_json_to_file(url, target, params),
+                                  "reading the results of")
         if isinstance(ref, dict) and "value" in ref:
             target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("w", encoding="utf-8") as fh:
@@ -535,7 +533,7 @@ class Job:
     def _succeeded_status(self) -> JobStatus:
         st = self.last_status
         if st is None or not st.is_terminal:
-            st = self.status()
+            st = self.patiently(self.status, "reading the status of")
         if not st.succeeded:
             raise JobError(f"Job {self.job_id} has no results: its status is {st.status}. "
                            "Wait for it to succeed first.", job_id=self.job_id,
@@ -550,13 +548,26 @@ class Job:
             params["returnM"] = "true"
         return params
 
-    def _poll_failed(self, exc: GPError, failures: int) -> int:
-        failures += 1
-        if failures > self.max_poll_failures:
-            raise exc
-        LOGGER.warning("Status request for job %s failed (%s); trying again", self.job_id,
-                       exc)
-        return failures
+    def patiently(self, call: Callable[[], Any], doing: str) -> Any:
+        """Call ``call`` (a GET), again with backoff through an outage of up to ``patience``."""
+        outage = Outage(self, doing)
+        while True:
+            try:
+                result = call()
+            except GPError as exc:
+                outage.failed(exc)
+                wake = time.monotonic() + outage.pause()
+                while time.monotonic() < wake:
+                    if self.should_cancel is not None and self.should_cancel():
+                        raise JobCancelledError(
+                            f"Stopped {doing} job {self.job_id} at your request while the "
+                            f"server did not answer; the job stays on the server at "
+                            f"{redact_url(self.url)}.", job_id=self.job_id, url=self.url
+                        ) from None
+                    time.sleep(min(SLICE, max(0.0, wake - time.monotonic())))
+                continue
+            outage.over()
+            return result
 
     def _deliver(self, st: JobStatus, on_message: Optional[OnMessage]) -> None:
         msgs = st.messages
@@ -567,7 +578,7 @@ class Job:
         self._seen_messages = len(msgs)
         for m in new:
             LOGGER.log(m.level if m.level > logging.INFO else logging.DEBUG,
-                       "Job %s: %s", self.job_id, m)
+                       LOG_JOB_MESSAGE, self.job_id, m)
             if on_message is not None:
                 on_message(m)
 
@@ -615,3 +626,4 @@ class Job:
             f"Job {self.job_id} was cancelled at your request (server status: "
             f"{status or 'unknown'}){note}.", job_id=self.job_id,
             messages=st.messages if st is not None else (), status=status, url=self.url)
+

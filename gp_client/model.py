@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional, TypeVar
 
-from .client import parse_version
+from .urls import parse_version
 
 TASKS_KEY = "gpTaskDescriptions"
 
@@ -73,6 +73,36 @@ def _split(d: dict, mapping: tuple[tuple[str, str], ...]) -> tuple[dict, dict, t
         else:
             extra[key] = copy.deepcopy(val)
     return found, extra, tuple(d.keys())
+
+
+@dataclass(frozen=True)
+class ParameterFilter:
+    """A parameter's ``filter`` (ArcGIS Server 10.7 and later): which values the task takes.
+
+    ``type`` is ``featureClass`` (``values``: esriGeometry* names), ``range`` (``minimum``,
+    ``maximum``), ``valueList`` (``values``) or ``file`` (``values``: file extensions).
+    """
+
+    type: str
+    values: tuple = ()
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+
+    @classmethod
+    def from_json(cls, d: Any) -> Optional[ParameterFilter]:
+        """Parse a ``filter`` object (None when it is not one)."""
+        if not isinstance(d, dict) or not isinstance(d.get("type"), str):
+            return None
+        values = d.get("list")
+        return cls(type=d["type"],
+                   values=tuple(values) if isinstance(values, list) else (),
+                   minimum=_number(d.get("minimum")), maximum=_number(d.get("maximum")))
+
+
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
 
 
 @dataclass(frozen=True)
@@ -142,6 +172,20 @@ class ParameterDescription:
     def choices(self) -> tuple:
         """The choice list (empty when there is none)."""
         return tuple(self.choice_list or ())
+
+    @property
+    def value_filter(self) -> Optional[ParameterFilter]:
+        """The parameter's ``filter`` (None when it publishes none)."""
+        return ParameterFilter.from_json(self.extra.get("filter"))
+
+    @property
+    def members(self) -> tuple[ParameterDescription, ...]:
+        """The ``parameterInfos``: columns of a GPValueTable, types of a GPComposite or the
+        member type of a GPMultiValue (empty when the task publishes none)."""
+        infos = self.extra.get("parameterInfos")
+        if not isinstance(infos, list):
+            return ()
+        return tuple(ParameterDescription.from_json(d) for d in infos if isinstance(d, dict))
 
 
 @dataclass(frozen=True)

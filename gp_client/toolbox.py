@@ -29,6 +29,7 @@ from .discovery import arcpy_style_url, service
 from .errors import BadInputError, GPError
 from .jobs import Context, ExecuteResult, Job, Message, execute, submit
 from .model import ParameterDescription, ServiceDescription, TaskDescription
+from .text import html_lines
 from .values import is_file_type, member_type
 
 
@@ -265,7 +266,4 @@ def _toolbox_doc(desc: ServiceDescription, names: dict[str, str]) -> str:
 
 def _plain(text: str) -> str:
     """Task descriptions are often HTML: keep the words."""
-    text = re.sub(r"<[^>]+>", " ", str(text))
-    text = text.replace("&nbsp;", " ").replace("&amp;", "&").replace("&lt;", "<").replace(
-        "&gt;", ">")
-    return " ".join(text.split())
+    return " ".join(html_lines(text))

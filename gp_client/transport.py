@@ -16,12 +16,18 @@ Contract for implementers:
   ``(filename, fileobj, content_type)``.
 - ``stream_to``: write the body to that file path as it arrives (the Response then has
   ``body == b""``); the file is written whatever the status, and the caller removes it.
+- ``timeout`` bounds each silence (connecting, waiting for the answer, between its bytes);
+  ``deadline`` (optional keyword, given only when set) bounds the whole exchange. Both
+  raise NetworkError(timeout=True) stating the figure that applied.
+- A body (POST, PUT) is sent at most once: the transport never repeats a request itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Optional, Protocol, runtime_checkable
 
@@ -83,6 +89,7 @@ class Transport(Protocol):
         headers: Optional[dict] = None,
         timeout: float = 60.0,
         stream_to: Optional[str] = None,
+        deadline: Optional[float] = None,
     ) -> Response:
         """Send the request and return the answer."""
         ...
@@ -111,20 +118,40 @@ class RequestsTransport:
         headers: Optional[dict] = None,
         timeout: float = 60.0,
         stream_to: Optional[str] = None,
+        deadline: Optional[float] = None,
     ) -> Response:
         """Send the request with requests and return the answer."""
         requests = self._requests
         hdrs = {"User-Agent": self.user_agent}
         hdrs.update(headers or {})
+        limit = time.monotonic() + deadline if deadline else None
+        if deadline:
+            timeout = min(timeout, deadline)
         # A (connect, read) pair: connecting should never take long.
         to = (min(timeout, 30.0), timeout)
         try:
             resp = self.session.request(
                 method, url, params=params, data=data, files=files, headers=hdrs,
-                timeout=to, stream=stream_to is not None, verify=self.verify,
-                allow_redirects=True,
+                timeout=to, stream=True, verify=self.verify, allow_redirects=True,
             )
-            body = _read_body(resp, stream_to)
+            try:
+                body = _read_body(resp, stream_to, limit)
+            except _OverdueError:
+                raise NetworkError(
+                    f"No complete answer from {redact_url(url)} within {deadline:g} s (the time "
+                    "allowed for it); the request was sent.", url=url, timeout=True,
+                    sent=True) from None
+            except (requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ConnectionError) as exc:
+                if _is_read_timeout(exc):
+                    raise NetworkError(
+                        f"The answer from {redact_url(url)} stopped: no byte came for "
+                        f"{timeout:g} s (the timeout for this request).", url=url,
+                        timeout=True, sent=True) from None
+                raise NetworkError(
+                    f"The answer from {redact_url(url)} was cut short: the connection broke "
+                    f"before its end ({redact_text(_short(exc))}).", url=url,
+                    sent=True) from None
         except requests.exceptions.ConnectTimeout as exc:
             raise NetworkError(
                 f"Could not connect to {redact_url(url)} within {min(timeout, 30.0):g} s: "
@@ -132,18 +159,15 @@ class RequestsTransport:
                 "settings.", url=url, timeout=True, sent=False) from None
         except requests.exceptions.Timeout as exc:
             raise NetworkError(
-                f"Timed out after {timeout:g} s waiting for {redact_url(url)}: "
-                f"{redact_text(_short(exc))}. The server may be busy; try again or raise the "
-                "timeout.", url=url, timeout=True, sent=True) from None
+                f"No answer from {redact_url(url)} within {timeout:g} s (the timeout for this "
+                f"request): {redact_text(_short(exc))}.", url=url, timeout=True,
+                sent=True) from None
         except requests.exceptions.RequestException as exc:
-            raise NetworkError(
-                f"Could not reach {redact_url(url)}: {redact_text(_short(exc))}. Check the URL, "
-                "the network and any proxy settings.", url=url,
-                sent=_maybe_sent(exc)) from None
+            raise _broken(url, exc, _maybe_sent(exc)) from None
         except OSError as exc:
             if stream_to is not None:
                 raise  # writing the file failed: that is not a network problem
-            raise NetworkError(f"Connection to {redact_url(url)} failed: {exc}", url=url) from None
+            raise _broken(url, exc, None) from None
         return Response(status=resp.status_code, headers=dict(resp.headers), body=body,
                         url=resp.url or url)
 
@@ -152,18 +176,76 @@ class RequestsTransport:
         self.session.close()
 
 
-def _read_body(resp: Any, stream_to: Optional[str]) -> bytes:
-    """The body of a requests response, or b"" once it is written to ``stream_to``."""
+class _OverdueError(Exception):
+    """The deadline passed while the body was arriving."""
+
+
+def _read_body(resp: Any, stream_to: Optional[str], limit: Optional[float]) -> bytes:
+    """The body of a requests response, or b"" once it is written to ``stream_to``.
+
+    ``limit``: the monotonic time by which the body must have arrived (checked between
+    chunks). An answer shorter than its Content-Length raises NetworkError: Debian's
+    urllib3 1.26 hands such a cut-off body over as if it were whole
+    (``enforce_content_length`` is off there).
+    """
     try:
-        if stream_to is None:
-            return resp.content
-        with open(stream_to, "wb") as fh:
-            for chunk in resp.iter_content(chunk_size=256 * 1024):
-                if chunk:
-                    fh.write(chunk)
-        return b""
+        if stream_to is None and limit is None:
+            body = resp.content
+        else:
+            parts: list[bytes] = []
+            with contextlib.ExitStack() as stack:
+                write = parts.append
+                if stream_to is not None:
+                    write = stack.enter_context(open(stream_to, "wb")).write  # noqa: SIM115
+                for chunk in resp.iter_content(chunk_size=64 * 1024):
+                    if chunk:
+                        write(chunk)
+                    if limit is not None and time.monotonic() > limit:
+                        raise _OverdueError()
+            body = b"".join(parts)
+        _check_length(resp)
+        return body
     finally:
         resp.close()
+
+
+def _check_length(resp: Any) -> None:
+    """Raise NetworkError when fewer bytes arrived than the Content-Length announced."""
+    expected = resp.headers.get("Content-Length")
+    raw = getattr(resp, "raw", None)
+    if not expected or raw is None or resp.request.method == "HEAD" \
+            or resp.status_code in (204, 304):
+        return
+    try:
+        expected_bytes = int(expected)
+        got = int(raw.tell())  # bytes read off the wire (before any decompression)
+    except (TypeError, ValueError, AttributeError):
+        return
+    if got < expected_bytes:
+        url = resp.url or ""
+        raise NetworkError(
+            f"The answer from {redact_url(url)} was cut short: {got} of its {expected_bytes} "
+            "bytes arrived before the connection broke.", url=url, sent=True)
+
+
+def _is_read_timeout(exc: BaseException) -> bool:
+    from urllib3.exceptions import ReadTimeoutError
+
+    return any(isinstance(a, ReadTimeoutError) for a in getattr(exc, "args", ()))
+
+
+def _broken(url: str, exc: BaseException, sent: Optional[bool]) -> NetworkError:
+    """The NetworkError of a connection that failed or broke, worded by what was sent."""
+    where, why = redact_url(url), redact_text(_short(exc))
+    if sent is False:
+        text = (f"Could not connect to {where}: {why}. Check the URL, the network and any "
+                "proxy settings.")
+    elif sent:
+        text = f"The connection to {where} broke after the request was sent and before " \
+               f"its answer came ({why})."
+    else:
+        text = f"The connection to {where} failed ({why})."
+    return NetworkError(text, url=url, sent=sent)
 
 
 def _maybe_sent(exc: BaseException) -> bool | None:

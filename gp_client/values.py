@@ -34,28 +34,22 @@ from .errors import BadInputError
 
 EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
+# The Esri unit names, one table for the whole plugin. The order is the order QGIS offers
+# them in (saved models and scripts store the index): never reorder, only append.
 LINEAR_UNITS = (
-    "esriCentimeters", "esriDecimalDegrees", "esriDecimeters", "esriFeet", "esriInches",
-    "esriKilometers", "esriMeters", "esriMiles", "esriMillimeters", "esriNauticalMiles",
-    "esriPoints", "esriUnknownUnits", "esriYards", "esriIntInches", "esriIntFeet",
-    "esriIntYards", "esriIntMiles", "esriIntNauticalMiles",
+    "esriMeters", "esriKilometers", "esriFeet", "esriMiles", "esriNauticalMiles", "esriYards",
+    "esriInches", "esriCentimeters", "esriMillimeters", "esriDecimeters", "esriDecimalDegrees",
+    "esriPoints", "esriUnknownUnits", "esriIntInches", "esriIntFeet", "esriIntYards",
+    "esriIntMiles", "esriIntNauticalMiles",
 )
 AREAL_UNITS = (
-    "esriUnknownAreaUnits", "esriSquareInches", "esriSquareFeet", "esriSquareYards",
-    "esriAcres", "esriSquareMiles", "esriSquareMillimeters", "esriSquareCentimeters",
-    "esriSquareDecimeters", "esriSquareMeters", "esriAres", "esriHectares",
-    "esriSquareKilometers",
+    "esriSquareMeters", "esriSquareKilometers", "esriHectares", "esriAres", "esriAcres",
+    "esriSquareFeet", "esriSquareMiles", "esriSquareYards", "esriSquareInches",
+    "esriSquareCentimeters", "esriSquareMillimeters", "esriSquareDecimeters",
+    "esriUnknownAreaUnits",
 )
 FILE_TYPES = frozenset({"GPDataFile", "GPRasterData", "GPRasterDataLayer"})
-FEATURE_TYPES = frozenset({"GPFeatureRecordSetLayer", "GPRecordSet"})
 MULTI_PREFIX = "GPMultiValue:"
-
-KNOWN_TYPES = frozenset({
-    "GPString", "GPBoolean", "GPLong", "GPDouble", "GPDate", "GPLinearUnit", "GPArealUnit",
-    "GPDataFile", "GPRasterData", "GPRasterDataLayer", "GPFeatureRecordSetLayer",
-    "GPRecordSet", "GPSpatialReference", "GPExtent", "GPEnvelope", "Field", "GPValueTable",
-    "GPComposite",
-})
 
 
 @dataclass(frozen=True)

@@ -22,26 +22,29 @@ from qgis.PyQt.QtCore import QCoreApplication, QThread
 from ..gp_client import jobs
 from ..gp_client.errors import GPError, JobCancelledError, JobError
 from ..gp_client.model import ServiceDescription, TaskDescription
+from ..gp_client.names import ERROR_MESSAGE_TYPES, MSG_WARNING
+from ..gp_client.text import html_lines
 from . import attach, notices
 from .clients import make_client
 from .connections import Connection, ConnectionStore
 from .explain import explain_error
+from .live_layers import add_hosted_layer, add_result_map_layer, live_outputs
 from .parameters import (
     MISSING,
     ResultFile,
     RunEnv,
-    crs_to_sr,
     display_name,
     enum_from_names,
+    first_problem,
     gp_type,
     help_text,
-    is_known,
     output_skipped,
 )
+from .run_options import RunOptions, option_parameters, takes_own_context
+from .split_run import SplitPlan, run_split
 from .styling import style_when_loaded
-
-ERROR_TYPES = ("esriJobMessageTypeError", "esriJobMessageTypeAbort")
-WARNING_TYPES = ("esriJobMessageTypeWarning",)
+from .transfer_limit import LimitInfo, input_feature_count
+from .transfer_limit import check as check_transfer_limit
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             lines.append("Parameters:")
         for p in task.parameters:
             kind = "output" if p.is_output else ("required" if p.is_required else "optional")
-            note = "" if is_known(p.data_type) else gp_type(p.data_type).note
+            note = gp_type(p.data_type).help_note(p)
             text = " ".join(plain_text(help_text(p, note)).split())
             lines.append(f"- {display_name(p)} ({p.name}, {kind}): {text}")
         lines.append(f"Runs on {spec.connection.name} at {task.url}, {_mode(spec)}.")
@@ -136,7 +139,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         rows = []
         for p in task.parameters:
             kind = "output" if p.is_output else ("required" if p.is_required else "optional")
-            note = "" if is_known(p.data_type) else gp_type(p.data_type).note
+            note = gp_type(p.data_type).help_note(p)
             text = _esc(help_text(p, note)).replace("\n", "<br>")
             rows.append(f"<dt><b>{_esc(display_name(p))}</b> "
                         f"(<code>{_esc(p.name)}</code>, {kind})</dt><dd>{text}</dd>")
@@ -164,13 +167,21 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                     self.addOutput(output)
         if _is_async(self._spec):
             self.addParameter(attach.attach_parameter())
+        for definition in option_parameters(self._spec.service, task):
+            self.addParameter(definition)
+        for output in live_outputs(self._spec.service, task):
+            self.addOutput(output)
 
     def checkParameterValues(self, parameters: dict, context: QgsProcessingContext
                              ) -> tuple[bool, str]:
         """Check the values as processAlgorithm will take them (see normalized_parameters)."""
         if attach.requested(parameters):  # re-attaching: the task's inputs are not needed
             return attach.check_values(self, self.normalized_parameters(parameters), context)
-        return super().checkParameterValues(self.normalized_parameters(parameters), context)
+        normalized = self.normalized_parameters(parameters)
+        problem = first_problem(self, self._spec.task, self._spec.service, normalized, context)
+        if problem:  # what the task description says, before Processing's generic checks
+            return False, problem
+        return super().checkParameterValues(normalized, context)
 
     def normalized_parameters(self, parameters: dict) -> dict:
         """Return the parameters as QGIS 3.22 takes them.
@@ -206,6 +217,10 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         work_dir = os.path.join(QgsProcessingUtils.tempFolder(), f"arcgisgp_{uuid.uuid4().hex}")
         os.makedirs(work_dir, exist_ok=True)
         uploaded: list[str] = []
+        options = RunOptions.read(self, parameters, context)
+        # a re-attached job was split (or not) when it was submitted
+        plan = None if attach.requested(parameters) else SplitPlan.for_run(spec.task, options)
+        submitted: list[str] = []  # the ids of this run's jobs
 
         def upload(path: str) -> str:
             item_id = client.upload(service_url, path)
@@ -223,18 +238,30 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
         try:
             inputs = {}
             for p in ([] if attach.requested(parameters) else spec.task.inputs):
+                if plan is not None and p.name == plan.param.name:
+                    plan.read_input(env)
+                    continue
                 value = gp_type(p.data_type).to_wire(p, env)
                 if value is not MISSING:
                     inputs[p.name] = value
                 if feedback.isCanceled():
                     return {}
             context_sr = None
-            if env.crs_used and not _takes_own_context(spec.task):
+            if not takes_own_context(spec.task):
                 # results come back in the CRS of the first input layer
-                context_sr = jobs.Context(out_sr=crs_to_sr(env.crs_used[0]))
-            outputs = self._run(client, inputs, context_sr, env)
+                context_sr = options.job_context(env.crs_used[0] if env.crs_used else None)
+                for note in options.context_notes(spec.service.version):
+                    feedback.pushWarning(note)
+            if plan is not None:
+                outputs = run_split(plan, client, spec, inputs, context_sr, feedback, submitted)
+            else:
+                outputs = self._run(client, inputs, context_sr, env, submitted)
+            limit = LimitInfo(spec.service.name, spec.service.maximum_records,
+                              input_feature_count(inputs, spec.task))
             for p in spec.task.outputs:
                 value = outputs.get(p.name)
+                check_transfer_limit(p, value, limit, feedback)
+                add_hosted_layer(p, value, connection, env)
                 gp_type(p.data_type).from_wire(p, value, env)
                 if isinstance(value, ResultFile):
                     _remove(value.path)
@@ -249,11 +276,14 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(explain_error(err, connection)) from None
         finally:
             _delete_uploads(client, service_url, uploaded)
+        if options.result_map_layer:
+            add_result_map_layer(spec.service, submitted, connection, env)
         for destination, drawing_info in env.drawing_infos.items():
             style_when_loaded(context, destination, drawing_info, "server")
         return env.results
 
-    def _run(self, client: Any, inputs: dict, context_sr: Any, env: RunEnv) -> dict:
+    def _run(self, client: Any, inputs: dict, context_sr: Any, env: RunEnv,
+             submitted: list[str]) -> dict:
         spec = self._spec
         feedback = env.feedback
         url = spec.task.url
@@ -276,6 +306,7 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                               task=spec.task)
             feedback.pushInfo(f"Submitted job {job.job_id} to {url}")
         attach.record_job(self, job, env.parameters)
+        submitted.append(job.job_id)
         lock = threading.Lock()
 
         def should_cancel() -> bool:
@@ -346,11 +377,6 @@ def _esc(text: str) -> str:
     return html.escape(text or "", quote=False)
 
 
-# Esri descriptions often come from item metadata, as HTML (<DIV><P><SPAN>...).
-_BREAKS = re.compile(r"<\s*(br\s*/?|/p|/div|/li|/h[1-6]|/tr)\s*>", re.IGNORECASE)
-_HTML_TAG = re.compile(
-    r"</?(a|b|i|u|em|strong|span|div|p|br|font|ul|ol|li|dl|dt|dd|h[1-6]|table|thead|tbody|"
-    r"tr|td|th|code|pre|img|hr|sup|sub|blockquote|center|small|big)\b[^<>]*>", re.IGNORECASE)
 # Left in plain text, '<feature layer>' would vanish in the dialog (it renders the lines
 # as HTML paragraphs): such look-alike tags are shown with single angle quotes instead.
 _TAG_LIKE = re.compile(r"<([A-Za-z/][^<>]*)>")
@@ -358,19 +384,11 @@ _TAG_LIKE = re.compile(r"<([A-Za-z/][^<>]*)>")
 
 def plain_text(text: str) -> str:
     """Return text without HTML markup (task descriptions may hold some), one line a block."""
-    text = _HTML_TAG.sub("", _BREAKS.sub("\n", text))
-    lines = (" ".join(html.unescape(line).split()) for line in text.splitlines())
-    return "\n".join(_TAG_LIKE.sub("\u2039\\1\u203a", line) for line in lines if line)
+    return "\n".join(_TAG_LIKE.sub("\u2039\\1\u203a", line) for line in html_lines(text))
 
 
 def _mode(spec: TaskSpec) -> str:
     return "asynchronous (submitJob)" if _is_async(spec) else "synchronous (execute)"
-
-
-def _takes_own_context(task: TaskDescription) -> bool:
-    """Return whether the task has a parameter of its own named like the context fields."""
-    names = {p.name.lower() for p in task.inputs}
-    return bool(names & {"context", "env:outsr", "env:processsr"})
 
 
 def _is_async(spec: TaskSpec) -> bool:
@@ -396,9 +414,9 @@ def _report(feedback: QgsProcessingFeedback, message: Any) -> None:
     text = getattr(message, "description", None)
     if text is None:
         text = str(message)
-    if kind in ERROR_TYPES:
+    if kind in ERROR_MESSAGE_TYPES:
         feedback.reportError(text, False)
-    elif kind in WARNING_TYPES:
+    elif kind == MSG_WARNING:
         feedback.pushWarning(text)
     else:
         feedback.pushInfo(text)

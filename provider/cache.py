@@ -96,7 +96,7 @@ class DescriptionCache:
             "connection": connection.name,
             "url": connection.url,
             "fetched_at": time.time(),
-            "services": [{"url": s.url, "description": s.to_json()} for s in services],
+            "services": _writable(connection, services),
         }
         path = self.path_for(connection)
         handle, tmp = tempfile.mkstemp(prefix=f".{connection.key}.", suffix=".tmp", dir=folder)
@@ -121,6 +121,27 @@ class DescriptionCache:
         """Delete the file of ``previous`` when ``current`` (its edit) was renamed or moved."""
         if previous is not None and (previous.key != current.key or previous.url != current.url):
             self.remove(previous)
+
+
+def _writable(connection: Connection, services: Sequence[ServiceDescription]) -> list[dict]:
+    """The services as cache entries; one that cannot be written is left out, with a warning.
+
+    A description is checked when it is fetched (gp_client.discovery), so this is the
+    last guard: whatever a server published must never stop the cache being written,
+    nor the QGIS or qgis_process run that writes it.
+    """
+    entries = []
+    for service in services:
+        try:
+            entry = {"url": service.url, "description": service.to_json()}
+            json.dumps(entry)
+        except (TypeError, ValueError, AttributeError, RecursionError):
+            warn(f"Connection '{connection.name}': the description of {service.url} cannot "
+                 "be cached (its shape is not what ArcGIS publishes); it is left out. Refresh "
+                 "the connection once the service is fixed.")
+            continue
+        entries.append(entry)
+    return entries
 
 
 def _url_of(raw: Any) -> str:

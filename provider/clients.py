@@ -36,14 +36,6 @@ class AuthConfigError(GPError):
     """The connection's QGIS authentication configuration cannot be used."""
 
 
-def auth_method(authcfg: str) -> str:
-    """Return the method name (``Basic``, ``EsriToken``, ``OAuth2``...) of an authcfg id."""
-    if not authcfg:
-        return ""
-    config = _load(authcfg, full=False)
-    return config.method()
-
-
 def _load(authcfg: str, full: bool) -> QgsAuthMethodConfig:
     manager = QgsApplication.authManager()
     config = QgsAuthMethodConfig()

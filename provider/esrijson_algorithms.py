@@ -81,9 +81,10 @@ class EsriJsonToLayerAlgorithm(QgsProcessingAlgorithm):
     def initAlgorithm(self, config: dict | None = None) -> None:
         """Declare the parameters."""
         self.addParameter(QgsProcessingParameterFile(
-            self.INPUT, self.tr("Esri JSON file"), QgsProcessingParameterFile.File, "json"))
+            self.INPUT, self.tr("Esri JSON file"), QgsProcessingParameterFile.Behavior.File,
+            "json"))
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT, self.tr("Layer"), QgsProcessing.TypeVectorAnyGeometry))
+            self.OUTPUT, self.tr("Layer"), QgsProcessing.SourceType.TypeVectorAnyGeometry))
         self.addOutput(QgsProcessingOutputNumber(self.FEATURE_COUNT,
                                                  self.tr("Number of features")))
 
@@ -135,7 +136,7 @@ class EsriJsonToLayerAlgorithm(QgsProcessingAlgorithm):
 
     def _write(self, sink: Any, batch: list, before: int) -> None:
         """Add a batch of features to the sink, failing with the sink's error."""
-        if not sink.addFeatures(batch, QgsFeatureSink.FastInsert):
+        if not sink.addFeatures(batch, QgsFeatureSink.Flag.FastInsert):
             raise QgsProcessingException(
                 self.tr("Could not write features {}-{} to the output: {}").format(
                     before + 1, before + len(batch), sink.lastError()))
@@ -194,7 +195,7 @@ class LayerToEsriJsonAlgorithm(QgsProcessingAlgorithm):
     def initAlgorithm(self, config: dict | None = None) -> None:
         """Declare the parameters."""
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.INPUT, self.tr("Input layer"), [QgsProcessing.TypeVector]))
+            self.INPUT, self.tr("Input layer"), [QgsProcessing.SourceType.TypeVector]))
         shape = QgsProcessingParameterEnum(self.SHAPE, self.tr("JSON shape"), self.SHAPES,
                                            False, 0)
         shape.setFlags(shape.flags() | shape.FlagAdvanced)

@@ -41,6 +41,10 @@ def auth_problem(err: AuthError, connection: Connection) -> str:
 def skipped_reason(skipped: SkippedService, connection: Connection) -> str:
     """Return why a service was skipped, e.g. ``Secure/Analysis needs a sign-in — ...``."""
     name = service_path(skipped.url)
+    if skipped.kind == "task":
+        name = f"{name}/{skipped.url.rstrip('/').rsplit('/', 1)[-1]}"
+    elif skipped.kind == "folder":
+        name = f"folder {skipped.url.rstrip('/').rsplit('/', 1)[-1]}"
     err = skipped.error
     if isinstance(err, AuthError) and not connection.authcfg:
         return f"{name} needs a sign-in — {PICK_AUTHCFG}"
@@ -51,12 +55,16 @@ def skipped_reason(skipped: SkippedService, connection: Connection) -> str:
 
 
 def skipped_text(skipped: Sequence[SkippedService], connection: Connection) -> str:
-    """Return one sentence about the skipped services ('' when none was skipped)."""
+    """Return one sentence about what was skipped ('' when nothing was)."""
     if not skipped:
         return ""
-    count = len(skipped)
+    counts = []
+    for kind in ("service", "task", "folder"):
+        count = sum(1 for s in skipped if s.kind == kind)
+        if count:
+            counts.append(f"{count} {kind}{'s' if count != 1 else ''}")
     reasons = "; ".join(skipped_reason(s, connection) for s in skipped)
-    return f"{count} service{'s' if count != 1 else ''} skipped: {reasons}."
+    return f"{' and '.join(counts)} skipped: {reasons}."
 
 
 def tasks_summary(services: Sequence) -> str:

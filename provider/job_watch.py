@@ -24,9 +24,9 @@ from qgis.core import QgsApplication, QgsFeedback, QgsTask
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from ..gp_client import jobs
-from ..gp_client._util import origin_of
 from ..gp_client.client import GPClient
 from ..gp_client.errors import GPError, ServerError
+from ..gp_client.urls import origin_of
 from .attach import UnknownJobError, with_status
 from .clients import make_client
 from .connections import Connection, ConnectionStore

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
+
+from ..gp_client.discovery import PORTAL_ITEM_KEY
+from .i18n import tr
 
 PROVIDER_ID = "arcgisgp"
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
@@ -50,3 +54,21 @@ def group_id(connection_name: str, service_url: str) -> str:
 def group_name(connection_name: str, service_url: str) -> str:
     """Return the toolbox group name of a connection's service, e.g. ``local: Demo/Analysis``."""
     return f"{connection_name}: {service_path(service_url)}"
+
+
+def service_group_name(connection_name: str, service: Any) -> str:
+    """The toolbox group of a service: for a portal's web tool, where the user finds it.
+
+    ``portal: My web tools: <item title>``, ``portal: Group <group>: <title>``,
+    ``portal: Organization: <title>``; other services ``<connection>: <folder/name>``.
+    """
+    item = (getattr(service, "extra", None) or {}).get(PORTAL_ITEM_KEY)
+    if not isinstance(item, dict):
+        return group_name(connection_name, service.url)
+    place = str(item.get("place") or "")
+    where = {"mine": tr("My web tools"), "organization": tr("Organization"),
+             "public": tr("Public")}.get(place, tr("Web tools"))
+    if place == "group":
+        where = tr("Group {0}").format(item.get("group") or "")
+    title = item.get("title") or service_path(service.url)
+    return f"{connection_name}: {where}: {title}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from qgis.core import (
     Qgis,
@@ -31,14 +31,15 @@ from qgis.core import (
 from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtGui import QIcon
 
-from ..gp_client.discovery import SkippedService
+from ..gp_client.discovery import SkippedService, described_problem
 from ..gp_client.model import ServiceDescription
+from ..gp_client.names import LOG_JOB_MESSAGE, LOG_SKIPPED_SERVICE, LOGGER_NAME
 from .algorithm import GpTaskAlgorithm, TaskSpec
 from .cache import DescriptionCache
 from .connections import SOURCE_ENVIRONMENT, Connection, ConnectionStore
 from .esrijson_algorithms import EsriJsonToLayerAlgorithm, LayerToEsriJsonAlgorithm
 from .explain import explain_error, skipped_text
-from .naming import PROVIDER_ID, algorithm_name, group_id, group_name
+from .naming import PROVIDER_ID, algorithm_name, group_id, service_group_name
 from .notices import log, warn
 from .refresh import fetch, fetch_services, refresh_connections
 from .refresh_algorithm import RefreshConnectionsAlgorithm
@@ -51,17 +52,12 @@ ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "i
 class GpClientLogBridge(logging.Handler):
     """Forwards gp_client's log records (already free of secrets) to the QGIS message log."""
 
-    LOGGER_NAME = "arcgis_gp.gp_client"
-
-    # gp_client logs each job message too; algorithms already give those to the feedback.
-    # It logs each skipped service with gp_client's advice; the provider reports those
-    # itself, in QGIS's terms (explain.skipped_text).
-    JOB_MESSAGE_FORMAT = "Job %s: %s"
-    SKIPPED_SERVICE_FORMAT = "Skipping GP service %s: %s"
-
     def emit(self, record: logging.LogRecord) -> None:
         """Log one record under the plugin's tag."""
-        if record.msg in (self.JOB_MESSAGE_FORMAT, self.SKIPPED_SERVICE_FORMAT):
+        # gp_client logs each job message too; algorithms already give those to the
+        # feedback. It logs each skipped service with gp_client's advice; the provider
+        # reports those itself, in QGIS's terms (explain.skipped_text).
+        if record.msg in (LOG_JOB_MESSAGE, LOG_SKIPPED_SERVICE):
             return
         if record.levelno >= logging.ERROR:
             level = Qgis.MessageLevel.Critical
@@ -76,11 +72,11 @@ class GpClientLogBridge(logging.Handler):
 
     def attach(self) -> None:
         """Start forwarding."""
-        logging.getLogger(self.LOGGER_NAME).addHandler(self)
+        logging.getLogger(LOGGER_NAME).addHandler(self)
 
     def detach(self) -> None:
         """Stop forwarding."""
-        logging.getLogger(self.LOGGER_NAME).removeHandler(self)
+        logging.getLogger(LOGGER_NAME).removeHandler(self)
 
 
 class GpProvider(QgsProcessingProvider):
@@ -191,7 +187,7 @@ class GpProvider(QgsProcessingProvider):
                 raise ValueError(f"another task already has the algorithm name '{name}'")
             spec = TaskSpec(
                 connection=connection, service=service, task=task, name=name,
-                group=group_name(connection.name, service.url),
+                group=service_group_name(connection.name, service),
                 group_id=group_id(connection.name, service.url), store=self.store,
             )
             probe = GpTaskAlgorithm(spec)
@@ -201,7 +197,7 @@ class GpProvider(QgsProcessingProvider):
             seen.add(name)
         except Exception as err:  # noqa: BLE001 - a bad description is logged and skipped
             problem = (f"Skipped task {getattr(task, 'name', '?')} of {service.url} "
-                       f"(connection '{connection.name}'): {err}")
+                       f"(connection '{connection.name}'): {_task_problem(task, err)}")
             self.load_problems.append(problem)
             warn(problem)
 
@@ -250,6 +246,19 @@ class GpProvider(QgsProcessingProvider):
             return connections
         wanted = set(names)
         return [c for c in connections if c.name in wanted]
+
+
+def _task_problem(task: Any, err: Exception) -> str:
+    """What is wrong with a task that could not become an algorithm, in words, not Python's."""
+    if isinstance(err, ValueError) and not isinstance(err, (KeyError, UnicodeError)):
+        return str(err)
+    try:
+        shape = described_problem(task.to_json(), "task")
+    except Exception:  # noqa: BLE001 - the description is broken beyond description
+        shape = ""
+    log(f"Task {getattr(task, 'name', '?')}: {type(err).__name__}: {err}")  # for a bug report
+    what = f"is broken: {shape}" if shape else "has a shape this plugin cannot use"
+    return f"its description {what}; refresh the connection, and report it if it persists"
 
 
 def _warn_skipped(connection: Connection, skipped: Sequence[SkippedService]) -> None:

@@ -1,20 +1,20 @@
-"""gp_client's transport on QGIS's network stack (QgsBlockingNetworkRequest).
+"""gp_client's transport on QGIS's network stack (QgsNetworkAccessManager).
 
 Going through QgsNetworkAccessManager means QGIS's proxy settings, SSL exceptions and
 certificates, authentication configurations and the network logger all apply, as for
-QGIS's own providers. QgsBlockingNetworkRequest works from any thread (Processing runs
-algorithms in a worker thread) and, on the main thread, keeps the event loop turning
-while it waits.
+QGIS's own providers. Each request waits in a local event loop, which works from any
+thread (Processing runs algorithms in a worker thread) and, on the main thread, keeps
+the window alive.
 
-The contract is gp_client.transport's: a Response for every HTTP answer whatever its
-status, NetworkError (``timeout=True`` on a timeout, ``sent`` as far as Qt's error code
-tells) when no answer came. Limits of this
-implementation: request bodies (uploads) are built in memory; a GET with ``stream_to`` goes
-through QgsNetworkAccessManager directly and writes the body to the file as it arrives
-(QgsBlockingNetworkRequest gives no chunked access in QGIS 3.22). Answers are kept out of
-QGIS's HTTP disk cache (see ``_forget``). Qt's HTTP stack re-sends a request (even a POST)
-up to twice when the connection closes before any byte of the answer arrives; requests
-does not.
+The contract is gp_client.transport's: a Response for every HTTP answer that arrived
+whole, whatever its status; NetworkError (``timeout=True`` on a timeout, ``sent`` as far
+as Qt tells) when none came or it was cut short, even after its status line arrived.
+A body (POST, PUT) is sent at most once: Qt's own silent re-send after a broken
+connection is stopped (see ``SendOnce``); repeating is gp_client's decision. ``timeout``
+is the longest silence allowed (no byte either way), replacing QGIS's network timeout
+for the request. Uploads are read from a temporary file as they are sent, and
+``stream_to`` writes the body to its file as it arrives. Answers are kept out of QGIS's
+HTTP disk cache (see ``_forget``).
 """
 
 from __future__ import annotations
@@ -26,18 +26,13 @@ from collections.abc import Iterable
 from typing import Any, Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from qgis.core import (
-    QgsApplication,
-    QgsBlockingNetworkRequest,
-    QgsFeedback,
-    QgsNetworkAccessManager,
-)
-from qgis.PyQt.QtCore import QByteArray, QEventLoop, QFile, QIODevice, QUrl
+from qgis.core import QgsApplication, QgsFeedback, QgsNetworkAccessManager
+from qgis.PyQt.QtCore import QEventLoop, QIODevice, QTimer, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
-from ..gp_client._util import origin_of
 from ..gp_client.errors import NetworkError
 from ..gp_client.transport import FileSpec, Response
+from ..gp_client.urls import origin_of
 
 _SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "govt", "mil"}
 
@@ -59,10 +54,10 @@ def site(url: str) -> str:
 
 
 class QgisTransport:
-    """A gp_client Transport sending every request through QgsBlockingNetworkRequest.
+    """A gp_client Transport sending every request through QgsNetworkAccessManager.
 
     ``authcfg`` is a QGIS authentication configuration id applied to each request
-    (QgsBlockingNetworkRequest.setAuthCfg) whose origin is in ``auth_origins`` (every
+    (QgsAuthManager.updateNetworkRequest) whose origin is in ``auth_origins`` (every
     origin when ``auth_origins`` is None) or, over https, whose host belongs to one of
     ``auth_sites`` (see ``site``), so that credentials never travel to an unrelated host,
     such as one serving a result file. ``feedback`` (optional) aborts a request in
@@ -107,129 +102,83 @@ class QgisTransport:
         headers: Optional[dict] = None,
         timeout: float = 60.0,
         stream_to: Optional[str] = None,
+        deadline: Optional[float] = None,
     ) -> Response:
         """Send one request through QGIS and return the answer."""
         if self.feedback is not None and self.feedback.isCanceled():
             # QgsBlockingNetworkRequest only hears a cancel that comes while it waits
             raise NetworkError(f"The request to {url} was cancelled.", url=url)
         method = method.upper()
+        if method not in ("GET", "POST", "PUT", "HEAD", "DELETE"):
+            raise ValueError(f"Unsupported HTTP method {method!r}.")
         full_url = _with_params(url, params)
         request = QNetworkRequest(QUrl(full_url))
         request.setAttribute(QNetworkRequest.Attribute.CacheLoadControlAttribute,
                              QNetworkRequest.CacheLoadControl.AlwaysNetwork)
         request.setAttribute(QNetworkRequest.Attribute.CacheSaveControlAttribute, False)
-        if timeout and timeout > 0:
-            request.setTransferTimeout(max(1, int(timeout * 1000)))
-        body = b""
-        upload_path: Optional[str] = None
-        if method in ("POST", "PUT"):
-            if files:
-                # The multipart body goes through a temporary file that Qt reads as it sends,
-                # so an uploaded file of any size is never held in memory.
-                upload_path, content_type = _multipart_file(data or {}, files)
-            else:
-                body = urlencode(_form_items(data or {})).encode()
-                content_type = "application/x-www-form-urlencoded"
-            request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, content_type)
+        request.setAttribute(QNetworkRequest.Attribute.RedirectPolicyAttribute,
+                             QNetworkRequest.RedirectPolicy.NoLessSafeRedirectPolicy)
         for name, value in {**self.headers, **(headers or {})}.items():
             request.setRawHeader(str(name).encode("latin-1"), str(value).encode("latin-1"))
-
-        if stream_to is not None and method == "GET":
-            return self._stream_get(request, full_url, stream_to, timeout)
-
-        _forget(full_url)
-        blocking = QgsBlockingNetworkRequest()
-        if self.applies_auth(full_url):
-            blocking.setAuthCfg(self.authcfg)
-        feedback = self.feedback
-        upload = None
+        body: Optional[SendOnce] = None
+        upload_path: Optional[str] = None
         try:
-            if upload_path is not None:
-                upload = QFile(upload_path)
-                if not upload.open(QIODevice.OpenModeFlag.ReadOnly):
-                    raise OSError(f"Could not read the upload body {upload_path}")
-            if method == "GET":
-                error = blocking.get(request, True, feedback)
-            elif method == "POST":
-                error = blocking.post(request, upload if upload is not None else QByteArray(body),
-                                      True, feedback)
-            elif method == "PUT":
-                if upload is not None:
-                    body = bytes(upload.readAll())
-                error = blocking.put(request, QByteArray(body), feedback)
-            elif method == "HEAD":
-                error = blocking.head(request, True, feedback)
-            elif method == "DELETE":
-                error = blocking.deleteResource(request, feedback)
-            else:
-                raise ValueError(f"Unsupported HTTP method {method!r}.")
+            if method in ("POST", "PUT"):
+                if files:
+                    # The multipart body goes through a temporary file read as it is sent,
+                    # so an uploaded file of any size is never held in memory.
+                    upload_path, content_type = _multipart_file(data or {}, files)
+                    body = SendOnce(path=upload_path)
+                else:
+                    body = SendOnce(urlencode(_form_items(data or {})).encode())
+                    content_type = "application/x-www-form-urlencoded"
+                request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, content_type)
+                body.prepare(request)
+            _forget(full_url)
+            return self._exchange(method, request, full_url, body, timeout, stream_to,
+                                  deadline)
         finally:
-            if upload is not None:
-                upload.close()
+            if body is not None:
+                body.close()
             if upload_path is not None:
                 os.unlink(upload_path)
 
-        reply = blocking.reply()
-        final_url = reply.request().url().toString() or full_url
-        _forget(full_url, final_url)
-        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
-        if not status:
-            raise _no_answer(
-                reply, url, timeout, feedback, detail=blocking.errorMessage(),
-                timed_out=error == QgsBlockingNetworkRequest.ErrorCode.TimeoutError)
-        content = bytes(reply.content())
-        if stream_to is not None:
-            with open(stream_to, "wb") as handle:
-                handle.write(content)
-            content = b""
-        return Response(status=int(status), headers=_headers(reply), body=content, url=final_url)
+    def _exchange(self, method: str, request: QNetworkRequest, url: str,
+                  body: Optional[SendOnce], timeout: float, stream_to: Optional[str],
+                  deadline: Optional[float] = None) -> Response:
+        """Send on QgsNetworkAccessManager and wait in a local event loop for the answer.
 
-    def _stream_get(self, request: QNetworkRequest, url: str, stream_to: str,
-                    timeout: float) -> Response:
-        """GET straight into a file as the bytes arrive (big results never sit in memory)."""
+        QgsNetworkAccessManager aborts a request that sees no byte for QGIS's network
+        timeout (Settings > Options > Network, 60 s by default); its timer is replaced
+        by ours, so that ``timeout`` (a synchronous execute's minutes) is the one that
+        applies and the one an error states.
+        """
         authcfg = self.authcfg if self.applies_auth(url) else ""
         manager = QgsApplication.authManager()
         if authcfg and not manager.updateNetworkRequest(request, authcfg):
             raise NetworkError(f"Could not apply the authentication configuration {authcfg} "
-                               f"to {url}.", url=url)
-        request.setAttribute(QNetworkRequest.Attribute.RedirectPolicyAttribute,
-                             QNetworkRequest.RedirectPolicy.NoLessSafeRedirectPolicy)
-        reply = QgsNetworkAccessManager.instance().get(request)
+                               f"to {url}; nothing was sent.", url=url, sent=False)
+        nam = QgsNetworkAccessManager.instance()
+        if method == "GET":
+            reply = nam.get(request)
+        elif method == "HEAD":
+            reply = nam.head(request)
+        elif method == "DELETE":
+            reply = nam.deleteResource(request)
+        elif method == "POST":
+            reply = nam.post(request, body)
+        else:
+            reply = nam.put(request, body)
         if authcfg:
             manager.updateNetworkReply(reply, authcfg)
-        loop = QEventLoop()
-        feedback = self.feedback
-        with open(stream_to, "wb") as handle:
-            reply.readyRead.connect(lambda: handle.write(bytes(reply.readAll())))
-            reply.finished.connect(loop.quit)
-            if feedback is not None:
-                if feedback.isCanceled():
-                    reply.abort()
-                feedback.canceled.connect(reply.abort)
-            if not reply.isFinished():
-                loop.exec()
-            handle.write(bytes(reply.readAll()))
-        try:
-            status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
-            if not status:
-                raise _no_answer(reply, url, timeout, feedback)
-            final_url = reply.url().toString() or url
-            return Response(status=int(status), headers=_headers(reply), body=b"", url=final_url)
-        finally:
-            if feedback is not None:
-                try:
-                    feedback.canceled.disconnect(reply.abort)
-                except (TypeError, RuntimeError):
-                    pass
-            reply.deleteLater()
-
+        return _Wait(reply, url, timeout, self.feedback, stream_to, body, deadline).run()
 
 def _forget(*urls: str) -> None:
     """Drop URLs from QGIS's HTTP disk cache.
 
-    QgsBlockingNetworkRequest stores every GET answer in the cache whatever the server says
-    (it strips Cache-Control), and on a later HTTP error Qt reports the *cached* status with
-    the error's body. Job statuses and results must never come from, nor fill, that cache.
+    QGIS's network stack may store GET answers in the cache whatever the server says, and
+    on a later HTTP error Qt reports the *cached* status with the error's body. Job statuses
+    and results must never come from, nor fill, that cache.
     """
     cache = QgsNetworkAccessManager.instance().cache()
     if cache is None:
@@ -239,20 +188,220 @@ def _forget(*urls: str) -> None:
             cache.remove(QUrl(url))
 
 
-def _no_answer(reply: Any, url: str, timeout: float, feedback: Optional[QgsFeedback], *,
-               detail: str = "", timed_out: bool = False) -> NetworkError:
-    """The NetworkError for a request that got no HTTP answer (cancelled, timed out, failed)."""
-    detail = detail or reply.errorString() or "no answer"
-    if feedback is not None and feedback.isCanceled():
-        return NetworkError(f"The request to {url} was cancelled.", url=url)
-    if timed_out or reply.error() in (QNetworkReply.NetworkError.OperationCanceledError,
-                                      QNetworkReply.NetworkError.TimeoutError):
+class SendOnce(QIODevice):
+    """A request body that Qt can read once only, so that it cannot re-send the request.
+
+    Qt's HTTP stack silently sends a request again (up to three times, even a POST) when
+    the connection breaks before the answer starts, rewinding the body to do so. Given
+    unbuffered (QNetworkRequest.DoNotBufferUploadDataAttribute, with a Content-Length) as
+    a sequential device that refuses to rewind, Qt gives up with ContentReSendError
+    instead (QNetworkReply::ContentReSendError: "the request needed to be sent again,
+    but this failed for example because the upload data could not be read a second
+    time"; QHttpNetworkConnectionChannel::resetUploadData). Checked on Qt 5.15 / QGIS
+    3.22 with tests/faultproxy.py counting what reached the server.
+    """
+
+    def __init__(self, data: bytes = b"", *, path: Optional[str] = None) -> None:
+        super().__init__()
+        self._data = data
+        self._file = open(path, "rb") if path is not None else None  # noqa: SIM115
+        self._size = os.path.getsize(path) if path is not None else len(data)
+        self._pos = 0
+        self.open(QIODevice.OpenModeFlag.ReadOnly)
+
+    def prepare(self, request: QNetworkRequest) -> None:
+        """Tell Qt the body's length and not to buffer (and so rewind) it."""
+        request.setHeader(QNetworkRequest.KnownHeaders.ContentLengthHeader, self._size)
+        request.setAttribute(QNetworkRequest.Attribute.DoNotBufferUploadDataAttribute, True)
+
+    def isSequential(self) -> bool:
+        """Sequential: it cannot be rewound."""
+        return True
+
+    def reset(self) -> bool:
+        """Refuse to rewind: that is what stops Qt's re-send."""
+        return False
+
+    def seek(self, pos: int) -> bool:
+        """Refuse to move: the body is read once."""
+        return False
+
+    def bytesAvailable(self) -> int:
+        """The bytes not read yet."""
+        return self._size - self._pos + super().bytesAvailable()
+
+    def readData(self, maxlen: int) -> bytes:
+        """The next bytes of the body."""
+        if self._file is not None:
+            chunk = self._file.read(maxlen)
+        else:
+            chunk = self._data[self._pos:self._pos + maxlen]
+        self._pos += len(chunk)
+        return chunk
+
+    def writeData(self, data: bytes) -> int:
+        """Not writable."""
+        return -1
+
+    def close(self) -> None:
+        """Close the device and the file behind it."""
+        if self._file is not None:
+            self._file.close()
+        super().close()
+
+
+# Qt's errors for an HTTP error status: the answer itself arrived whole.
+_STATUS_ERRORS = {
+    QNetworkReply.NetworkError.ContentAccessDenied,
+    QNetworkReply.NetworkError.ContentOperationNotPermittedError,
+    QNetworkReply.NetworkError.ContentNotFoundError,
+    QNetworkReply.NetworkError.AuthenticationRequiredError,
+    QNetworkReply.NetworkError.ContentConflictError,
+    QNetworkReply.NetworkError.ContentGoneError,
+    QNetworkReply.NetworkError.UnknownContentError,
+    QNetworkReply.NetworkError.ProtocolInvalidOperationError,
+    QNetworkReply.NetworkError.InternalServerError,
+    QNetworkReply.NetworkError.OperationNotImplementedError,
+    QNetworkReply.NetworkError.ServiceUnavailableError,
+    QNetworkReply.NetworkError.UnknownServerError,
+}
+_NO_TIMER = 2 ** 31 - 1  # the longest QTimer interval (ms): QGIS's timer never fires
+
+
+class _Wait:
+    """Waits for one reply in a local event loop: our timeout, cancel, body to memory/file."""
+
+    def __init__(self, reply: QNetworkReply, url: str, timeout: float,
+                 feedback: Optional[QgsFeedback], stream_to: Optional[str],
+                 body: Optional[SendOnce], deadline: Optional[float] = None) -> None:
+        self.reply = reply
+        self.deadline = float(deadline) if deadline and deadline > 0 else 0.0
+        self.overdue = False
+        self.url = url
+        self.timeout = float(timeout) if timeout and timeout > 0 else 0.0
+        self.feedback = feedback
+        self.stream_to = stream_to
+        self.body = body
+        self.timed_out = False
+        self.sent_bytes = 0
+        self.chunks: list[bytes] = []
+
+    def _on_upload(self, sent: int, _total: int) -> None:
+        self.sent_bytes = max(self.sent_bytes, sent)
+        self._timer.start()
+
+    def _on_timeout(self) -> None:
+        self.timed_out = True
+        self.reply.abort()
+
+    def _on_deadline(self) -> None:
+        self.overdue = True
+        self._on_timeout()
+
+    def run(self) -> Response:
+        """Wait for the reply and return its Response (NetworkError when none came whole)."""
+        reply = self.reply
+        figure = self.timeout
+        qgis_timer = reply.findChild(QTimer, "timeoutTimer")
+        if qgis_timer is not None:
+            qgis_timer.stop()
+            qgis_timer.setInterval(_NO_TIMER)
+        elif QgsNetworkAccessManager.timeout() > 0:  # a QGIS without that timer: it still cuts
+            figure = min(figure or 1e12, QgsNetworkAccessManager.timeout() / 1000)
+        self.figure = figure
+        self._timer = QTimer()
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(min(_NO_TIMER, max(1, int(self.timeout * 1000))))
+        self._timer.timeout.connect(self._on_timeout)
+        reply.uploadProgress.connect(self._on_upload)
+        reply.downloadProgress.connect(lambda *_: self._timer.start())
+        overall = QTimer()
+        overall.setSingleShot(True)
+        overall.setInterval(min(_NO_TIMER, max(1, int(self.deadline * 1000))))
+        overall.timeout.connect(self._on_deadline)
+        loop = QEventLoop()
+        reply.finished.connect(loop.quit)
+        feedback = self.feedback
+        handle = open(self.stream_to, "wb") if self.stream_to else None  # noqa: SIM115
+        sink = handle.write if handle is not None else self.chunks.append
+        reply.readyRead.connect(lambda: sink(bytes(reply.readAll())))
+        try:
+            if feedback is not None:
+                feedback.canceled.connect(reply.abort)
+                if feedback.isCanceled():
+                    reply.abort()
+            if self.timeout:
+                self._timer.start()
+            if self.deadline:
+                overall.start()
+            if not reply.isFinished():
+                loop.exec()
+            self._timer.stop()
+            overall.stop()
+            sink(bytes(reply.readAll()))
+        finally:
+            if handle is not None:
+                handle.close()
+            if feedback is not None:
+                try:
+                    feedback.canceled.disconnect(reply.abort)
+                except (TypeError, RuntimeError):
+                    pass
+        try:
+            return self._outcome()
+        finally:
+            reply.deleteLater()
+
+    def _outcome(self) -> Response:
+        reply = self.reply
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+        error = reply.error()
+        final_url = reply.url().toString() or self.url
+        _forget(self.url, final_url)
+        if error == QNetworkReply.NetworkError.NoError or (status and error in _STATUS_ERRORS):
+            return Response(status=int(status or 0), headers=_headers(reply),
+                            body=b"".join(self.chunks), url=final_url)
+        raise self._no_answer(error, bool(status))
+
+    def _no_answer(self, error: Any, answered: bool) -> NetworkError:
+        """The NetworkError for a request whose answer did not come (whole)."""
+        url = self.url
+        detail = self.reply.errorString() or "no answer"
+        wrote = self.body is not None and self.sent_bytes > 0
+        if self.feedback is not None and self.feedback.isCanceled():
+            sent = True if (answered or wrote) else None
+            return NetworkError(f"The request to {url} was cancelled.", url=url, sent=sent)
+        if self.overdue:
+            return NetworkError(
+                f"No complete answer from {url} within {self.deadline:g} s (the time allowed "
+                f"for it){'; the request was sent' if wrote else ''}.", url=url, timeout=True,
+                sent=True if (answered or wrote) else None)
+        if self.timed_out:
+            return NetworkError(
+                f"No answer from {url} within {self.figure:g} s (the timeout for this request)"
+                f"{'; the request was sent' if wrote else ''}.", url=url, timeout=True,
+                sent=True if (answered or wrote) else None)
+        if error == QNetworkReply.NetworkError.OperationCanceledError or error == \
+                QNetworkReply.NetworkError.TimeoutError:
+            return NetworkError(
+                f"No answer from {url} within {self.figure:g} s ({detail}).", url=url,
+                timeout=True, sent=True if (answered or wrote) else None)
+        if answered:
+            return NetworkError(
+                f"The answer from {url} was cut short: the connection broke before its end "
+                f"({detail}).", url=url, sent=True)
+        if error == QNetworkReply.NetworkError.ContentReSendError:
+            return NetworkError(
+                f"The connection to {url} broke after the request was sent and before any "
+                f"answer came ({detail}).", url=url, sent=True)
+        sent = _maybe_sent(error)
+        if sent is False:
+            return NetworkError(
+                f"Could not connect to {url}: {detail}. Check the URL, the network and QGIS's "
+                "proxy settings (Settings > Options > Network).", url=url, sent=False)
         return NetworkError(
-            f"Timed out after {timeout:g} s waiting for {url} ({detail}). The server may be "
-            "busy; try again or raise the timeout.", url=url, timeout=True)
-    return NetworkError(
-        f"Could not reach {url}: {detail}. Check the URL, the network and QGIS's proxy "
-        "settings (Settings > Options > Network).", url=url, sent=_maybe_sent(reply.error()))
+            f"The connection to {url} broke before an answer came ({detail}).", url=url,
+            sent=sent)
 
 
 def _headers(reply: Any) -> dict[str, str]:
@@ -273,6 +422,7 @@ _NOT_SENT = (
 # Errors after the request was sent (the connection broke before the answer).
 _SENT = (
     QNetworkReply.NetworkError.RemoteHostClosedError,
+    QNetworkReply.NetworkError.ContentReSendError,
 )
 
 

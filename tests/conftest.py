@@ -54,3 +54,12 @@ def gpserver_faults(gpserver: Any) -> Iterator[Any]:
     gpserver.faults.clear()
     yield gpserver.faults
     gpserver.faults.clear()
+
+
+@pytest.fixture()
+def faultproxy(gpserver: Any) -> Iterator[Any]:
+    """A fresh tests.faultproxy.FaultProxy in front of the reference server (``.url``)."""
+    from tests.faultproxy import FaultProxy
+
+    with FaultProxy(gpserver.url) as proxy:
+        yield proxy

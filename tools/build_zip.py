@@ -1,7 +1,7 @@
 """Build the installable plugin zip: one ``arcgis_gp/`` folder holding only what ships.
 
-Resources are compiled here (``resources.qrc`` -> ``resources_rc.py`` inside the zip);
-the compiled file is never written into the repository.
+Icons ship as files and are loaded by path (QGIS 4 has no compiled Qt resources, so no
+``resources_rc.py`` and no pyrcc5).
 """
 
 from __future__ import annotations
@@ -9,10 +9,6 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -25,7 +21,7 @@ EXCLUDED_TOP = {
     "Makefile", "requirements-dev.txt", "pyproject.toml", ".gitignore",
     ".pytest_cache", ".ruff_cache", ".hypothesis",
 }
-EXCLUDED_PATTERNS = ("*.pyc", "__pycache__", "*.zip", "resources_rc.py", ".*")
+EXCLUDED_PATTERNS = ("*.pyc", "__pycache__", "*.zip", ".*")
 
 
 def shipped_files(root: Path = ROOT) -> list[Path]:
@@ -48,24 +44,12 @@ def shipped_files(root: Path = ROOT) -> list[Path]:
     return files
 
 
-def compile_resources(qrc: Path, out: Path) -> None:
-    """Compile a Qt resource file with pyrcc5 (Debian's pyqt5-dev-tools)."""
-    rcc = shutil.which("pyrcc5")
-    if rcc is None:
-        sys.exit("pyrcc5 not found: install pyqt5-dev-tools (make setup does it)")
-    subprocess.run([rcc, "-o", str(out), str(qrc)], check=True, cwd=qrc.parent)
-
-
 def build(output: Path) -> Path:
     """Write the plugin zip to ``output`` and return its path."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        resources_py = Path(tmp) / "resources_rc.py"
-        compile_resources(ROOT / "resources.qrc", resources_py)
-        with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
-            for rel in shipped_files():
-                zf.write(ROOT / rel, f"{PLUGIN_NAME}/{rel.as_posix()}")
-            zf.write(resources_py, f"{PLUGIN_NAME}/resources_rc.py")
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
+        for rel in shipped_files():
+            zf.write(ROOT / rel, f"{PLUGIN_NAME}/{rel.as_posix()}")
     return output
 
 

@@ -99,7 +99,10 @@ def main() -> None:
         env["ARCGIS_GP_CONNECTIONS"] = json.dumps([{"name": CONNECTION, "url": services}])
         print(f"connection {CONNECTION!r} -> {services}")
         listing = run(["qgis_process.bin", "list"], env)
-        remote = [ln.strip() for ln in listing.splitlines() if ln.strip().startswith("arcgisgp:")]
+        remote = [ln.split()[0] for ln in listing.splitlines()
+                  if ln.strip().startswith("arcgisgp:")]
+        if ALGORITHM not in remote:
+            sys.exit(f"qgis_process list does not show {ALGORITHM}:\n{listing}")
         print(f"{len(remote)} arcgisgp algorithms available, among them {ALGORITHM}")
         log = run([
             "qgis_process.bin", "run", ALGORITHM, "--",
@@ -111,6 +114,8 @@ def main() -> None:
         server.wait(timeout=10)
         print("reference server stopped")
     n_in, n_out = count_features(SAMPLE), count_features(output)
+    if n_out != n_in:
+        sys.exit(f"the remote buffer wrote {n_out} features for {n_in} points")
     print(f"buffered {n_in} points of {SAMPLE.relative_to(ROOT)} by 250 m on the server: "
           f"{n_out} polygons written to {output.relative_to(ROOT)}")
     circle = math.pi * 250.0**2

@@ -159,7 +159,7 @@ class SmokeDriver:
         units = algorithm.parameterDefinition("Distance_units").options()
         self.report["distance_units"] = list(units)
         params = {"Input_Features": self.layer.id(), "Distance": 20,
-                  "Distance_units": units.index("esriKilometers")}
+                  "Distance_units": units.index("Kilometers")}
         dialog = processing.createAlgorithmDialog(self.alg_id, params)
         dialog.algorithmFinished.connect(self._on_dialog_finished)
         dialog.show()
@@ -197,7 +197,7 @@ class SmokeDriver:
         units = self.report["distance_units"]
         result = processing.run(self.alg_id, {
             "Input_Features": self.layer, "Distance": 20,
-            "Distance_units": units.index("esriKilometers"), "Dissolve": 0,
+            "Distance_units": units.index("Kilometers"), "Dissolve": 0,
             "Output_Features": "TEMPORARY_OUTPUT"})
         output = result["Output_Features"]
         if isinstance(output, str):

@@ -90,7 +90,7 @@ def test_toolbox_and_dialog_show_buffer_features(desktop_report: dict) -> None:
     assert types["Distance_units"] == "enum"
     assert types["Dissolve"] == "enum"
     assert types["Output_Features"] == "sink"
-    assert "esriKilometers" in desktop_report["distance_units"]
+    assert "Kilometers" in desktop_report["distance_units"]
     # the dialog built a widget for every parameter
     assert set(params) <= set(desktop_report["dialog_widgets"])
 

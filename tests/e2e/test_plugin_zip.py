@@ -26,10 +26,12 @@ def plugin_zip(tmp_path_factory) -> Path:
 def test_zip_holds_one_plugin_folder_and_only_what_ships(plugin_zip: Path) -> None:
     names = zipfile.ZipFile(plugin_zip).namelist()
     assert {n.split("/")[0] for n in names} == {"arcgis_gp"}
-    for required in ("metadata.txt", "__init__.py", "plugin.py", "resources_rc.py",
+    for required in ("metadata.txt", "__init__.py", "plugin.py", "icons/icon.svg",
                      "gp_client/__init__.py", "provider/provider.py"):
         assert f"arcgis_gp/{required}" in names
-    for forbidden in ("tests/", "benchmarks/", ".ci/", "build/", ".venv/", ".git/", "tools/"):
+    # no compiled Qt resources: QGIS 4 has none, icons are loaded by path
+    for forbidden in ("tests/", "benchmarks/", ".ci/", "build/", ".venv/", ".git/", "tools/",
+                      "resources_rc.py", "resources.qrc"):
         assert not any(n.startswith(f"arcgis_gp/{forbidden}") for n in names), forbidden
     assert not any(n.endswith(".pyc") for n in names)
 

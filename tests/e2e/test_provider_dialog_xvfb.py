@@ -69,7 +69,7 @@ def finish():
 
 
 QTimer.singleShot(1000, finish)
-app.exec_()
+app.exec()
 '''
 
 
@@ -94,7 +94,11 @@ def test_buffer_features_dialog_under_xvfb(tmp_path: Path) -> None:
     report = json.loads(lines[-1])
     assert report["qpa"] == "xcb"
     assert report["title"] == "Buffer Features"
+    # the task's own parameters, and our advanced ones (under "Advanced Parameters")
     assert report["widgets"] == sorted(["Input_Features", "Distance", "Distance_units",
-                                        "Dissolve", "Output_Features", "ARCGISGP_ATTACH_JOB"])
+                                        "Dissolve", "Output_Features",
+                                        "ARCGISGP_ATTACH_JOB", "ARCGISGP_SPLIT",
+                                        "ARCGISGP_PARALLEL", "ARCGISGP_PROCESS_SR",
+                                        "ARCGISGP_EXTENT", "ARCGISGP_COPY_INPUTS"])
     assert (report["width"], report["height"]) == (960, 680)
     assert image.stat().st_size > 10_000

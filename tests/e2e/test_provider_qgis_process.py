@@ -62,8 +62,9 @@ def test_list_shows_every_remote_task(qp: QgisProcess) -> None:
 
 def test_help_shows_the_parameters(qp: QgisProcess) -> None:
     text = qp("help", BUFFER).stdout
-    for expected in ("Input_Features", "Distance", "Distance_units", "esriMeters",
-                     "Dissolve", "Output_Features", "Creates buffer polygons"):
+    for expected in ("Input_Features", "Distance", "Distance_units", "0: Meters",
+                     "1: Kilometers", "(Meters: esriMeters)", "Dissolve", "Output_Features",
+                     "Creates buffer polygons"):
         assert expected in text
     # the description is plain text, a line per paragraph (qgis_process prints it raw)
     description = text.split("Description\n----------------\n", 1)[1].split("\n----", 1)[0]
@@ -87,7 +88,10 @@ def buffer_heights_km(path: Path) -> list[float]:
     ("--Distance_units=1",),
     ("--Distance_units=kilometers",),
     ("--", "Distance_units=1"),
-], ids=["index-before-separator", "name-before-separator", "after-separator"])
+    ("--", "Distance_units=esriKilometers"),
+    ("--", "Distance_units=Kilometers"),
+], ids=["index-before-separator", "name-before-separator", "after-separator",
+        "esri-name-after-separator", "shown-name-after-separator"])
 def test_run_buffer_features_writes_a_geopackage(qp: QgisProcess, tmp_path: Path,
                                                  unit_args: tuple[str, ...]) -> None:
     source = write_points(tmp_path / "in.gpkg", [(2.35, 48.85, "Paris"), (4.83, 45.76, "Lyon")])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 
 import pytest
+
+from tests.faultproxy import FaultProxy
 
 from .conftest import QgisProcess
 
@@ -60,3 +63,29 @@ def test_bad_json_is_reported_on_stderr(qp: QgisProcess) -> None:
     lines = problem_lines(done.stderr, "ARCGIS_GP_CONNECTIONS is not valid JSON")
     assert len(lines) == 1, done.stderr
     assert '"url"' in lines[0]  # shows the expected form
+
+
+def test_a_broken_task_costs_only_itself(qp: QgisProcess, tmp_path: Path) -> None:
+    # A task whose "parameters" is a string used to abort every qgis_process command from
+    # the description cache writer, even native:buffer.
+    with FaultProxy(qp.server_url) as proxy:
+        proxy.add(r"/Demo/Analysis/GPServer/Sleep\?", "replace", count=None,
+                  body=b'{"name": "Sleep", "parameters": "Seconds"}')
+        url = proxy.url + "/arcgis/rest/services/Demo/Analysis/GPServer"
+        env = with_connections(qp, json.dumps([{"name": "broken", "url": url}]))
+        listed = qp("list", env=env)
+        assert "arcgisgp:broken_demo_analysis_copyfeatures" in listed.stdout
+        assert "arcgisgp:broken_demo_analysis_sleep" not in listed.stdout
+        lines = problem_lines(listed.stderr, "Connection 'broken'")
+        assert len(lines) == 1, listed.stderr
+        assert "Demo/Analysis/Sleep" in lines[0], lines[0]
+        assert 'its "parameters" is text, not a list' in lines[0], lines[0]
+        assert "object has no attribute" not in listed.stderr
+        points = tmp_path / "points.geojson"
+        points.write_text(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {}, "geometry": {"type": "Point",
+                                                            "coordinates": [2, 49]}}]}))
+        out = tmp_path / "buffered.geojson"
+        ran = qp("run", "native:buffer", f"--INPUT={points}", "--DISTANCE=1",
+                 f"--OUTPUT={out}", env=env)
+        assert ran.returncode == 0 and out.exists()

@@ -99,6 +99,7 @@ class Service:
     maximum_records: int = 1000
     result_map_server_name: str = ""
     max_job_seconds: float = 3600.0
+    current_version: float = CURRENT_VERSION  # below 10.61: env:processSR, no `context`
 
     @property
     def folder(self) -> str:

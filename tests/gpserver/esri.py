@@ -27,18 +27,20 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDateTime, QTimeZone, QVariant
 
+from arcgis_gp.esrijson.qtypes import FieldType
+
 _FIELD_TYPES_IN = {
-    "esriFieldTypeOID": QVariant.LongLong,
-    "esriFieldTypeInteger": QVariant.Int,
-    "esriFieldTypeSmallInteger": QVariant.Int,
-    "esriFieldTypeBigInteger": QVariant.LongLong,
-    "esriFieldTypeSingle": QVariant.Double,
-    "esriFieldTypeDouble": QVariant.Double,
-    "esriFieldTypeString": QVariant.String,
-    "esriFieldTypeDate": QVariant.DateTime,
-    "esriFieldTypeGUID": QVariant.String,
-    "esriFieldTypeGlobalID": QVariant.String,
-    "esriFieldTypeXML": QVariant.String,
+    "esriFieldTypeOID": FieldType.LongLong,
+    "esriFieldTypeInteger": FieldType.Int,
+    "esriFieldTypeSmallInteger": FieldType.Int,
+    "esriFieldTypeBigInteger": FieldType.LongLong,
+    "esriFieldTypeSingle": FieldType.Double,
+    "esriFieldTypeDouble": FieldType.Double,
+    "esriFieldTypeString": FieldType.String,
+    "esriFieldTypeDate": FieldType.DateTime,
+    "esriFieldTypeGUID": FieldType.String,
+    "esriFieldTypeGlobalID": FieldType.String,
+    "esriFieldTypeXML": FieldType.String,
 }
 
 # Esri's own wkids for Web Mercator; QGIS knows the EPSG code.
@@ -95,7 +97,7 @@ def sr_from_crs(crs: QgsCoordinateReferenceSystem) -> dict[str, Any] | None:
     if authid.upper().startswith(("EPSG:", "ESRI:")):
         code = int(authid.split(":", 1)[1])
         return {"wkid": code, "latestWkid": code}
-    return {"wkt": crs.toWkt(QgsCoordinateReferenceSystem.WKT1_ESRI)}
+    return {"wkt": crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT1_ESRI)}
 
 
 # --------------------------------------------------------------------------- geometry in
@@ -118,7 +120,7 @@ def _make_point(coords: list[Any], has_z: bool, has_m: bool) -> QgsPoint:
         m = rest[0] if rest else None
     elif has_z:
         z = rest[0] if rest else None
-    wkb = QgsWkbTypes.Point
+    wkb = QgsWkbTypes.Type.Point
     if has_z:
         wkb = QgsWkbTypes.addZ(wkb)
     if has_m:
@@ -260,7 +262,7 @@ def geometry_to_esri(
     z = g.is3D() if has_z is None else has_z
     m = g.isMeasure() if has_m is None else has_m
     flat = QgsWkbTypes.flatType(g.wkbType())
-    if flat == QgsWkbTypes.Point:
+    if flat == QgsWkbTypes.Type.Point:
         if g.isEmpty():
             return {"x": None, "y": None}
         out: dict[str, Any] = {"x": g.x(), "y": g.y()}
@@ -273,12 +275,12 @@ def geometry_to_esri(
         parts = [g.geometryN(i) for i in range(g.numGeometries())]
     else:
         parts = [g]
-    if flat in (QgsWkbTypes.MultiPoint,):
+    if flat in (QgsWkbTypes.Type.MultiPoint,):
         return {"points": [_coords(p, z, m) for p in parts]}
-    if flat in (QgsWkbTypes.LineString, QgsWkbTypes.MultiLineString):
+    if flat in (QgsWkbTypes.Type.LineString, QgsWkbTypes.Type.MultiLineString):
         paths = [[_coords(p.pointN(i), z, m) for i in range(p.numPoints())] for p in parts]
         return {"paths": paths}
-    if flat in (QgsWkbTypes.Polygon, QgsWkbTypes.MultiPolygon):
+    if flat in (QgsWkbTypes.Type.Polygon, QgsWkbTypes.Type.MultiPolygon):
         rings = []
         for poly in parts:
             if poly.exteriorRing() is None:
@@ -293,13 +295,13 @@ def geometry_to_esri(
 def esri_geometry_type(wkb_type: int) -> str | None:
     """Return the Esri geometryType for a QGIS WKB type (None for no geometry)."""
     geom_type = QgsWkbTypes.geometryType(wkb_type)
-    if geom_type == QgsWkbTypes.PointGeometry:
+    if geom_type == QgsWkbTypes.GeometryType.PointGeometry:
         if QgsWkbTypes.isMultiType(wkb_type):
             return "esriGeometryMultipoint"
         return "esriGeometryPoint"
-    if geom_type == QgsWkbTypes.LineGeometry:
+    if geom_type == QgsWkbTypes.GeometryType.LineGeometry:
         return "esriGeometryPolyline"
-    if geom_type == QgsWkbTypes.PolygonGeometry:
+    if geom_type == QgsWkbTypes.GeometryType.PolygonGeometry:
         return "esriGeometryPolygon"
     return None
 
@@ -307,16 +309,16 @@ def esri_geometry_type(wkb_type: int) -> str | None:
 def wkb_type_for(geometry_type: str | None, has_z: bool, has_m: bool) -> int:
     """Return the QGIS WKB type used for an Esri geometryType."""
     base = {
-        "esriGeometryPoint": QgsWkbTypes.Point,
-        "esriGeometryMultipoint": QgsWkbTypes.MultiPoint,
-        "esriGeometryPolyline": QgsWkbTypes.MultiLineString,
-        "esriGeometryPolygon": QgsWkbTypes.MultiPolygon,
-        "esriGeometryEnvelope": QgsWkbTypes.MultiPolygon,
-        None: QgsWkbTypes.NoGeometry,
+        "esriGeometryPoint": QgsWkbTypes.Type.Point,
+        "esriGeometryMultipoint": QgsWkbTypes.Type.MultiPoint,
+        "esriGeometryPolyline": QgsWkbTypes.Type.MultiLineString,
+        "esriGeometryPolygon": QgsWkbTypes.Type.MultiPolygon,
+        "esriGeometryEnvelope": QgsWkbTypes.Type.MultiPolygon,
+        None: QgsWkbTypes.Type.NoGeometry,
     }.get(geometry_type)
     if base is None:
         raise ConversionError(f"unknown geometryType {geometry_type!r}")
-    if base != QgsWkbTypes.NoGeometry:
+    if base != QgsWkbTypes.Type.NoGeometry:
         if has_z:
             base = QgsWkbTypes.addZ(base)
         if has_m:
@@ -334,7 +336,7 @@ def fields_from_esri(fields: list[dict[str, Any]]) -> QgsFields:
         ftype = f.get("type", "esriFieldTypeString")
         if ftype in ("esriFieldTypeGeometry", "esriFieldTypeBlob", "esriFieldTypeRaster"):
             continue
-        qtype = _FIELD_TYPES_IN.get(ftype, QVariant.String)
+        qtype = _FIELD_TYPES_IN.get(ftype, FieldType.String)
         field = QgsField(f["name"], qtype, ftype, int(f.get("length") or 0))
         if f.get("alias"):
             field.setAlias(f["alias"])
@@ -349,13 +351,13 @@ def field_to_esri(field: QgsField, oid: bool = False) -> dict[str, Any]:
         ftype = "esriFieldTypeOID"
     elif field.typeName().startswith("esriFieldType"):
         ftype = field.typeName()
-    elif t in (QVariant.Int, QVariant.UInt):
+    elif t in (FieldType.Int, FieldType.UInt):
         ftype = "esriFieldTypeInteger"
-    elif t in (QVariant.LongLong, QVariant.ULongLong):
+    elif t in (FieldType.LongLong, FieldType.ULongLong):
         ftype = "esriFieldTypeInteger"
-    elif t == QVariant.Double:
+    elif t == FieldType.Double:
         ftype = "esriFieldTypeDouble"
-    elif t in (QVariant.DateTime, QVariant.Date):
+    elif t in (FieldType.DateTime, FieldType.Date):
         ftype = "esriFieldTypeDate"
     else:
         ftype = "esriFieldTypeString"
@@ -373,7 +375,7 @@ def value_from_esri(value: Any, field: QgsField) -> Any:
     """Return the QGIS attribute value for an Esri attribute value."""
     if value is None:
         return None
-    if field.type() == QVariant.DateTime:
+    if field.type() == FieldType.DateTime:
         dt = QDateTime.fromMSecsSinceEpoch(int(value), QTimeZone.utc())
         return dt
     return value

@@ -14,7 +14,7 @@ PORTAL_ID = "0123456789ABCDEF"
 
 def _check(gp: Any, req: Request) -> Any:
     token = req.token
-    return gp.tokens.check(token) if token else None
+    return gp.tokens.check(token, req.headers.get("Referer")) if token else None
 
 
 def root(gp: Any, req: Request) -> Response:
@@ -40,7 +40,8 @@ def info(gp: Any, req: Request) -> Response:
 
 def generate_token(gp: Any, req: Request) -> Response:
     """``/portal/sharing/rest/generateToken``."""
-    return Response(gp.tokens.generate(req.params), title="Generate Token")
+    return Response(gp.tokens.generate(req.params, req.headers.get("Referer")),
+                    title="Generate Token")
 
 
 def _user(req: Request, username: str) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def portal_self(gp: Any, req: Request) -> Response:
         },
         "allSSL": False,
     }
-    if token is not None:
+    if token is not None and token.username:  # an app's token signs in no user
         body["user"] = _user(req, token.username)
     return Response(body, title="Portal self")
 

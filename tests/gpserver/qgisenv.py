@@ -15,6 +15,7 @@ from qgis.core import (
 
 _LOCK = threading.Lock()
 _OWN_APP: list[QgsApplication] = []
+_EXITED: list[QgsApplication] = []
 
 
 def ensure_qgis() -> None:
@@ -39,7 +40,11 @@ def exit_qgis() -> None:
     """Exit the QgsApplication if this module started it."""
     with _LOCK:
         while _OWN_APP:
-            _OWN_APP.pop().exitQgis()
+            # exitQgis() is static: on a popped temporary, sip deleted the application before
+            # the call (a segfault on QGIS >= 3.40). Keep it referenced until the process ends.
+            app = _OWN_APP.pop()
+            app.exitQgis()
+            _EXITED.append(app)
 
 
 class AlgorithmError(RuntimeError):

@@ -6,13 +6,15 @@ import mimetypes
 import re
 from typing import Any, Callable
 
-from . import portal
+from . import mapservice, portal, portal_items
 from .catalog import ASYNC, CURRENT_VERSION, FULL_VERSION, SYNC, Param, Service, Task
 from .errors import RestError, bad_request, not_found, token_required
 from .features import ensure_not_found, hosted_key
 from .gpvalues import loads_lenient, parse_value
 from .httpd import Request, Response
 from .jobs import DELETED, SUCCEEDED, TERMINAL, Job
+from .oauth import OAuth2
+from .run_context import CONTEXT_VERSION
 
 Route = tuple[re.Pattern[str], Callable[..., Response]]
 
@@ -20,6 +22,9 @@ SVC = r"/arcgis/rest/services/(?P<svc>[^/]+(?:/[^/]+)?)"
 TASK = SVC + r"/GPServer/(?P<task>[^/]+)"
 JOB = TASK + r"/jobs/(?P<job>[^/]+)"
 HOSTED = r"/hosted/arcgis/rest/services/(?P<name>[^/]+)"
+
+# Modules whose handlers are plain functions taking the server first: handler(gp, req, ...)
+_GP_HANDLER_MODULES = {portal.__name__, mapservice.__name__, portal_items.__name__}
 
 # How a task runs -> (the execution type it needs, the operation for the other type).
 _OPERATIONS = {"execute": (SYNC, "submitJob"), "submitJob": (ASYNC, "execute")}
@@ -30,6 +35,7 @@ class Router:
 
     def __init__(self, gp: Any) -> None:
         self.gp = gp
+        self.oauth = OAuth2(gp)
         table: list[tuple[str, Callable[..., Response]]] = [
             (r"/arcgis/rest/info", self.info),
             (r"/arcgis/(?:rest/)?tokens/generateToken", self.generate_token),
@@ -58,11 +64,16 @@ class Router:
             (HOSTED + r"/FeatureServer", self.hosted_service),
             (HOSTED + r"/FeatureServer/(?P<layer>\d+)", self.hosted_layer),
             (HOSTED + r"/FeatureServer/(?P<layer>\d+)/query", self.hosted_query),
+            *mapservice.routes(),
+            *portal_items.routes(),
             (r"/portal/sharing/rest", portal.root),
             (r"/portal/sharing/rest/info", portal.info),
             (r"/portal/sharing/rest/generateToken", portal.generate_token),
             (r"/portal/sharing/rest/portals/self", portal.portal_self),
             (r"/portal/sharing/rest/community/self", portal.community_self),
+            (r"/portal/sharing/rest/oauth2/authorize", self.oauth.authorize),
+            (r"/portal/sharing/rest/oauth2/signin", self.oauth.signin),
+            (r"/portal/sharing/rest/oauth2/token", self.oauth.token),
             (r"/_control/faults", self.control_faults),
             (r"/_control/faults/clear", self.control_faults_clear),
             (r"/_control/tokens/expire", self.control_tokens_expire),
@@ -77,17 +88,17 @@ class Router:
         for pattern, handler in self.routes:
             match = pattern.match(req.path)
             if match:
-                if handler.__module__ == portal.__name__:
+                if handler.__module__ in _GP_HANDLER_MODULES:
                     return handler(self.gp, req, **match.groupdict())
                 return handler(req, **match.groupdict())
         raise not_found("Not Found", f"No resource at {req.path}")
 
     # -- helpers ------------------------------------------------------------------------------
-    def check_token(self, req: Request, required: bool) -> Any:
+    def check_token(self, req: Request, required: bool, service: str | None = None) -> Any:
         """Validate a token if one came (498 if bad); 499 when required and missing."""
         token = req.token
         if token:
-            return self.gp.tokens.check(token)
+            return self.gp.tokens.check(token, req.headers.get("Referer"), service=service)
         if required:
             raise token_required()
         return None
@@ -100,7 +111,7 @@ class Router:
             raise not_found(
                 "Service not found.", f"Service '{svc}' of type 'GPServer' does not exist."
             )
-        self.check_token(req, service.secure)
+        self.check_token(req, service.secure, service.name)
         return service
 
     def task_of(self, req: Request, svc: str, task: str) -> tuple[Service, Task]:
@@ -158,7 +169,8 @@ class Router:
 
     def generate_token(self, req: Request) -> Response:
         """``/arcgis/tokens/generateToken``."""
-        return Response(self.gp.tokens.generate(req.params), title="Generate Token")
+        return Response(self.gp.tokens.generate(req.params, req.headers.get("Referer")),
+                        title="Generate Token")
 
     def _folders(self) -> dict[str, list[dict[str, str]]]:
         folders: dict[str, list[dict[str, str]]] = {}
@@ -206,7 +218,7 @@ class Router:
         service = self.service(req, svc)
         return Response(
             {
-                "currentVersion": CURRENT_VERSION,
+                "currentVersion": service.current_version,
                 "serviceDescription": service.description,
                 "tasks": list(service.tasks),
                 "executionType": service.execution_type,
@@ -236,8 +248,11 @@ class Router:
             "parameters": [p.to_json() for p in task.params],
         }
 
-    def parse_inputs(self, req: Request, task: Task) -> dict[str, Any]:
-        """Parse the task's inputs from the request (defaults for missing optional ones)."""
+    def parse_inputs(self, req: Request, task: Task, service: Service) -> dict[str, Any]:
+        """Parse the task's inputs from the request (defaults for missing optional ones).
+
+        ``context`` counts from 10.6.1 on; a service of an older release ignores it.
+        """
         values: dict[str, Any] = {}
         for param in task.inputs:
             raw = req.get(param.name)
@@ -254,7 +269,7 @@ class Router:
                 values[param.name] = None
                 continue
             values[param.name] = parse_value(param, raw)
-        context = req.get("context")
+        context = req.get("context") if service.current_version >= CONTEXT_VERSION else None
         if context:
             try:
                 ctx = loads_lenient(context)
@@ -263,9 +278,10 @@ class Router:
             if not isinstance(ctx, dict):
                 raise bad_request("'context' must be a JSON object.")
             values["__context__"] = ctx
-        out_sr = req.get("env:outSR")
-        if out_sr:
-            values.setdefault("__context__", {}).setdefault("outSR", out_sr)
+        for env_name, key in (("env:outSR", "outSR"), ("env:processSR", "processSR")):
+            env_value = req.get(env_name)
+            if env_value:
+                values.setdefault("__context__", {}).setdefault(key, env_value)
         return values
 
     @staticmethod
@@ -286,7 +302,7 @@ class Router:
                 f"'{operation}' is not supported: {service.name} is {kind}; use {other}.",
                 message="Invalid URL",
             )
-        return service, found, self.parse_inputs(req, found)
+        return service, found, self.parse_inputs(req, found, service)
 
     def execute(self, req: Request, svc: str, task: str) -> Response:
         """``execute`` on a synchronous service."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from . import tasks as t
 from .catalog import ASYNC, DERIVED, IN, OUT, REQUIRED, SYNC, Param, Service, Task, TaskFunc
+from .limited import limited_services
+from .webtool import webtool_service
 
 
 def _schema(geometry_type: str | None, *more_fields: str) -> dict[str, Any]:
@@ -23,7 +26,15 @@ def _schema(geometry_type: str | None, *more_fields: str) -> dict[str, Any]:
     return schema
 
 
+# The Demo services' publisher raised "maximum number of records" for bulk work (the
+# big-data tests send 30,000 features); Demo/Limited keeps a small one, `tasks` the 1000
+# every service starts with.
+BULK_MAX_RECORDS = 100_000
+
 POINT_SCHEMA = _schema("esriGeometryPoint")
+# Filters as ArcGIS Server (10.7+) publishes them; clients apply them, this server does not.
+ANY_GEOMETRY = {"filter": {"type": "featureClass", "list": [
+    "esriGeometryPoint", "esriGeometryMultipoint", "esriGeometryPolygon", "esriGeometryPolyline"]}}
 POLYGON_SCHEMA = _schema("esriGeometryPolygon", "BUFF_DIST")
 RECORD_SCHEMA = _schema(None, "Value")
 
@@ -72,7 +83,7 @@ def copy_task() -> Task:
         (
             Param(
                 "Input_Features", "GPFeatureRecordSetLayer", IN, "Input Features",
-                "The features to copy.", POINT_SCHEMA, REQUIRED,
+                "The features to copy.", POINT_SCHEMA, REQUIRED, extra=ANY_GEOMETRY,
             ),
             _out("Output_Features", "GPFeatureRecordSetLayer", "Output Features",
                  "A copy of the input.", POINT_SCHEMA),
@@ -90,7 +101,8 @@ def sleep_task() -> Task:
         "Outcome chooses how the job ends, for testing clients: Succeeded (default), Failed, "
         "TimedOut (esriJobTimedOut) or Deleted (esriJobDeleted).",
         (
-            Param("Seconds", "GPDouble", IN, "Seconds", "How long to sleep.", 1.0, REQUIRED),
+            Param("Seconds", "GPDouble", IN, "Seconds", "How long to sleep.", 1.0, REQUIRED,
+                  extra={"filter": {"type": "range", "minimum": 0, "maximum": 3600}}),
             Param(
                 "Outcome", "GPString", IN, "Outcome",
                 "How the job ends after sleeping (for testing clients).", "Succeeded",
@@ -223,7 +235,7 @@ def create_buffers_task() -> Task:
         (
             Param("inputLayer", "GPFeatureRecordSetLayer", IN, "Input Layer",
                   "The features to buffer: {'url': <feature layer>} or a feature collection.",
-                  None, REQUIRED),
+                  None, REQUIRED, extra=ANY_GEOMETRY),
             Param("distances", "GPMultiValue:GPDouble", IN, "Distances",
                   "One or more buffer distances (or use field).", []),
             Param("field", "GPString", IN, "Field",
@@ -265,13 +277,16 @@ def build_services(max_job_seconds: float = 3600.0) -> dict[str, Service]:
     services = [
         service("Demo/Analysis", ASYNC, demo,
                 "Asynchronous demo geoprocessing service of the reference server.",
-                uploads=True),
+                uploads=True, maximum_records=BULK_MAX_RECORDS),
         service("Demo/AnalysisSync", SYNC, demo_sync,
-                "Synchronous demo geoprocessing service of the reference server."),
+                "Synchronous demo geoprocessing service of the reference server.",
+                maximum_records=BULK_MAX_RECORDS),
         service("Secure/Analysis", ASYNC, secure, "Asynchronous service that requires a token.",
                 uploads=True, secure=True),
         service("tasks", ASYNC, [create_buffers_task()],
                 "Spatial Analysis service (helperServices.analysis of the portal).",
                 uploads=True),
     ]
+    services += limited_services(service, sys.modules[__name__])
+    services.append(webtool_service(service, sys.modules[__name__]))
     return {s.name.lower(): s for s in services}

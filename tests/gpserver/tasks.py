@@ -30,6 +30,7 @@ from .errors import JobDeleted, JobFailure, JobTimedOut, RestError
 from .gpvalues import LINEAR_UNITS, loads_lenient
 from .jobs import JobContext
 from .qgisenv import run_algorithm, vector_output
+from .run_context import clip_to_extent, process_crs
 from .uploads import safe_filename
 
 BUFFER_SEGMENTS = 16
@@ -38,8 +39,11 @@ SCRATCH_URL = re.compile(r"/jobs/(?P<job>j[0-9a-f]+)/scratch/(?P<file>[^/]+)$")
 
 # --------------------------------------------------------------------------- helpers
 def input_features(ctx: JobContext, value: dict[str, Any]) -> dict[str, Any]:
-    """Return the FeatureSet behind a feature input (inline, {'url'} or {'itemID'})."""
-    return ctx.server.features.resolve(value, ctx.server.uploads)
+    """Return the FeatureSet behind a feature input (inline, {'url'} or {'itemID'}).
+
+    Only the features meeting the job's processing extent (``context``) are kept.
+    """
+    return clip_to_extent(ctx.job, ctx.server.features.resolve(value, ctx.server.uploads))
 
 
 def to_layer(fs: dict[str, Any], name: str = "input") -> QgsVectorLayer:
@@ -73,13 +77,29 @@ def buffer_layer(
 
     Projected CRS: the distance is converted to the CRS's map units. Geographic CRS: the
     features are reprojected to the UTM zone of the layer's centre (``utm_crs_for``),
-    buffered there and reprojected back. Unknown CRS: the distance is used as is.
+    buffered there and reprojected back. Unknown CRS: the distance is used as is. A
+    projected processing CRS given by the client (context processSR) wins over both.
     """
     crs = layer.crs()
     work = layer
     back_to = None
     distance = meters
-    if crs.isValid() and crs.isGeographic():
+    process = process_crs(ctx.job) if ctx else None
+    if process is not None and not process.isGeographic() and crs.isValid() and process != crs:
+        # the client chose the processing CRS (context processSR): buffer there
+        work = vector_output(
+            run_algorithm(
+                "native:reprojectlayer",
+                {"INPUT": layer, "TARGET_CRS": process, "OUTPUT": "TEMPORARY_OUTPUT"},
+            )
+        )
+        back_to = crs
+        distance = meters * QgsUnitTypes.fromUnitToUnitFactor(
+            QgsUnitTypes.DistanceUnit.DistanceMeters, process.mapUnits()
+        )
+        if ctx:
+            ctx.message(f"Buffering in the processing CRS {process.authid()}.")
+    elif crs.isValid() and crs.isGeographic():
         utm = utm_crs_for(layer)
         work = vector_output(
             run_algorithm(
@@ -92,7 +112,7 @@ def buffer_layer(
             ctx.message(f"Buffering in {utm.authid()} ({utm.description()}).")
     elif crs.isValid():
         distance = meters * QgsUnitTypes.fromUnitToUnitFactor(
-            QgsUnitTypes.DistanceMeters, crs.mapUnits()
+            QgsUnitTypes.DistanceUnit.DistanceMeters, crs.mapUnits()
         )
     if ctx:
         ctx.check()
@@ -310,7 +330,7 @@ def raster_to_scratch(ctx: JobContext, value: dict[str, Any]) -> dict[str, Any]:
         pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs(),
         QgsCoordinateTransformContext(),
     )
-    if error != QgsRasterFileWriter.NoError:
+    if error != QgsRasterFileWriter.WriterError.NoError:
         raise JobFailure(f"ERROR 999999: Writing the raster failed (code {int(error)}).")
     ctx.message(
         f"Raster {source.name}: {provider.xSize()} x {provider.ySize()} cells, "

@@ -13,8 +13,29 @@ from .errors import JobFailure
 
 
 def output_value(job: Any, param: Param) -> Any:
-    """Return the value of one output of a finished job."""
-    return job.results.get(param.name)
+    """Return the value of one output of a finished job (after the transfer limit)."""
+    return transfer_limited(job.results.get(param.name), param, job.service.maximum_records)
+
+
+def transfer_limited(value: Any, param: Param, maximum_records: int) -> Any:
+    """A feature or record set over the service's maximumRecords, as ArcGIS answers it.
+
+    Esri documents the rule (ArcGIS Runtime, LocalGeoprocessingService.MaxRecords): when
+    an output has more records than the service's maximum, the service returns none of
+    them and sets ``exceededTransferLimit`` to true. The job itself has succeeded. A URL
+    output (a hosted layer) is not limited.
+    """
+    if param.data_type not in ("GPFeatureRecordSetLayer", "GPRecordSet"):
+        return value
+    if not isinstance(value, dict):
+        return value
+    key = "featureSet" if isinstance(value.get("featureSet"), dict) else None
+    fs = value[key] if key else value
+    features = fs.get("features")
+    if not isinstance(features, list) or len(features) <= maximum_records:
+        return value
+    refused = dict(fs, features=[], exceededTransferLimit=True)
+    return dict(value, featureSet=refused) if key else refused
 
 
 def apply_context(task: Task, results: dict[str, Any], context: Any) -> dict[str, Any]:

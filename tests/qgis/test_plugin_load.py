@@ -38,6 +38,30 @@ def test_metadata_is_complete() -> None:
     assert (Path(arcgis_gp.__file__).parent / general["icon"]).is_file()
 
 
+def test_metadata_offers_the_plugin_to_qgis_3_22_up_to_qgis_4() -> None:
+    """The plugin manager's own check (pyplugin_installer) accepts 3.22, 3.40, 3.44 and 4.x."""
+    import configparser
+    import importlib.util
+    from pathlib import Path
+
+    # the module alone: the pyplugin_installer package wants the desktop's iface
+    module = Path(QgsApplication.pkgDataPath()) / "python/pyplugin_installer/version_compare.py"
+    spec = importlib.util.spec_from_file_location("qgis_version_compare", module)
+    version_compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(version_compare)
+    isCompatible = version_compare.isCompatible
+
+    meta = configparser.ConfigParser()
+    meta.read(Path(arcgis_gp.__file__).parent / "metadata.txt", encoding="utf-8")
+    general = meta["general"]
+    low, high = general["qgisMinimumVersion"], general["qgisMaximumVersion"]
+    for version in ("3.22.16", "3.40.6", "3.44.15", "4.0.0", "4.2.1"):
+        assert isCompatible(version, low, high), version
+    assert not isCompatible("3.16.0", low, high)
+    assert not isCompatible("5.0.0", low, high)
+    assert general["supportsQt6"] == "True"  # QGIS 4's plugin manager filters on it
+
+
 def test_init_gui_adds_menu_and_toolbar_and_unload_removes_them(qgis_iface) -> None:
     registry = QgsApplication.processingRegistry()
     plugin = arcgis_gp.classFactory(qgis_iface)

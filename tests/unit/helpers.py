@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -121,3 +122,49 @@ def short_token_server(qgis_app: Any) -> Iterator[Any]:
         yield srv
     finally:
         srv.stop()
+
+
+class Org:
+    """An ArcGIS organisation on loopback: the reference portal and server, plus a server
+    federated with the portal on its own port (``federated``)."""
+
+    def __init__(self, token_lifetime: Optional[float]) -> None:
+        from tests.gpserver import GPServer
+        from tests.gpserver.federated import FederatedServer
+
+        self.server = GPServer(port=0, token_lifetime=token_lifetime).start()
+        self.federated = FederatedServer(self.server).start()
+
+    @property
+    def portal(self) -> str:
+        """The portal's sharing root."""
+        return self.server.portal_url
+
+    def stop(self) -> None:
+        """Stop both servers."""
+        self.federated.stop()
+        self.server.stop()
+
+
+@pytest.fixture(scope="module")
+def org(qgis_app: Any) -> Iterator[Org]:
+    """A portal with a federated server; tokens live as long as asked."""
+    world = Org(None)
+    yield world
+    world.stop()
+
+
+@pytest.fixture(scope="module")
+def short_org(qgis_app: Any) -> Iterator[Org]:
+    """A portal with a federated server whose tokens (all kinds) live 1.5 s."""
+    world = Org(1.5)
+    yield world
+    world.stop()
+
+
+def assert_not_in_urls(recording: RecordingTransport, secrets: list[str]) -> None:
+    """No secret in any URL or query parameter the recording transport sent."""
+    for call in recording.calls:
+        where = call["url"] + json.dumps(call["params"])
+        for s in secrets:
+            assert s not in where, "a secret went into a URL"

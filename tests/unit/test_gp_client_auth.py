@@ -17,6 +17,7 @@ from arcgis_gp.gp_client.errors import (
     InvalidTokenError,
     TokenRequiredError,
 )
+from tests.unit.helpers import assert_not_in_urls
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,12 +38,6 @@ def _tokens(recording: Any) -> list[str]:
     return out
 
 
-def _assert_never_in_urls(recording: Any, secrets: list[str]) -> None:
-    for call in recording.calls:
-        where = call["url"] + json.dumps(call["params"])
-        for s in secrets:
-            assert s not in where, "a secret went into a URL"
-
 
 def test_user_password_on_a_secured_service(gpserver: Any, recording: Any) -> None:
     """Token found from /rest/info, sent only in the header, job runs, result arrives."""
@@ -62,7 +57,7 @@ def test_user_password_on_a_secured_service(gpserver: Any, recording: Any) -> No
     services = [c for c in recording.calls if "/services/" in c["url"]]
     assert services and all(c["headers"][AUTH_HEADER] == "Bearer " + tokens[0]
                             for c in services)
-    _assert_never_in_urls(recording, tokens + [PASSWORD])
+    assert_not_in_urls(recording, tokens + [PASSWORD])
     for call in services:
         assert "token" not in call["data"]
 
@@ -82,7 +77,7 @@ def test_token_expiring_during_a_job_is_renewed(short_token_server: Any, recordi
     assert all(g["data"]["referer"] == "https://qgis.example" for g in gen)
     statuses = [c for c in recording.calls if "/jobs/" in c["url"]]
     assert all(c["headers"].get("Referer") == "https://qgis.example" for c in statuses)
-    _assert_never_in_urls(recording, tokens)
+    assert_not_in_urls(recording, tokens)
 
 
 def test_rejected_token_is_refreshed_once_and_retried(gpserver: Any, recording: Any) -> None:
@@ -132,7 +127,7 @@ def test_fixed_token_works_and_a_bad_one_is_not_retried(gpserver: Any, recording
     client = GPClient(transport=recording, auth=TokenAuth(token))
     job = submit(client, _secure_sleep(gpserver), {"Seconds": 0.1})
     assert job.wait(deadline=30).succeeded
-    _assert_never_in_urls(recording, [token])
+    assert_not_in_urls(recording, [token])
 
     bad = "0123456789abcdef-forged-token"
     recording.clear()

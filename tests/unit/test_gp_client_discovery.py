@@ -70,7 +70,8 @@ def test_directory_with_credentials_includes_the_secured_service(gpserver: Any) 
 
 @pytest.mark.parametrize(
     ("path", "names"),
-    [("/arcgis/rest/services/Demo", {"Demo/Analysis", "Demo/AnalysisSync"}),
+    [("/arcgis/rest/services/Demo", {"Demo/Analysis", "Demo/AnalysisSync", "Demo/Limited",
+                                     "Demo/Legacy", "Demo/WebTool"}),
      ("/arcgis/rest/services/Demo/Analysis/GPServer", {"Demo/Analysis"}),
      ("/arcgis/rest/services/Demo/Analysis/GPServer/Sleep?f=pjson", {"Demo/Analysis"}),
      ("/portal/sharing/rest", {"tasks", "Demo/Analysis"})],

@@ -8,15 +8,9 @@ from pathlib import Path
 import pytest
 
 from arcgis_gp.gp_client import errors
-from arcgis_gp.gp_client._util import origin_of, redact_text, redact_url, snake_case
+from arcgis_gp.gp_client._util import redact_text, redact_url, snake_case
 from arcgis_gp.gp_client.auth import NoAuth, TokenAuth, UserPasswordAuth
-from arcgis_gp.gp_client.client import (
-    GPClient,
-    _reserve,
-    parse_version,
-    safe_filename,
-    service_root,
-)
+from arcgis_gp.gp_client.client import GPClient, _reserve, safe_filename
 from arcgis_gp.gp_client.discovery import (
     arcpy_style_url,
     classify,
@@ -26,6 +20,7 @@ from arcgis_gp.gp_client.discovery import (
 )
 from arcgis_gp.gp_client.jobs import Context, Job, PollSchedule, encode_inputs
 from arcgis_gp.gp_client.model import TaskDescription
+from arcgis_gp.gp_client.urls import origin_of, parse_version, service_root
 
 SECRET = "s3cr3t-T0KEN-value"
 

@@ -68,21 +68,37 @@ def test_result_streams_to_the_file_as_the_server_sent_it(copy_job: Job, tmp_pat
     assert fetches[0]["body"] == b""  # the body went to the file, not to memory
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("html", "but got HTML"),
-    ("broken_json", "cut short"),
-])
-def test_a_bad_body_is_a_clear_error_and_leaves_no_file(
-        copy_job: Job, gpserver_faults: Any, tmp_path: Path, kind: str, expected: str) -> None:
-    gpserver_faults.add(RESULT, kind, count=1)
+def test_a_sign_in_page_is_a_clear_error_and_leaves_no_file(
+        copy_job: Job, gpserver_faults: Any, tmp_path: Path) -> None:
+    gpserver_faults.add(RESULT, "html", count=1)
     target = tmp_path / "out.json"
     with pytest.raises(NotJSONError) as caught:
         copy_job.result_to_file("Output_Features", target)
     text = str(caught.value)
-    assert expected in text and "/results/Output_Features" in text
+    assert "sign-in page" in text and "/results/Output_Features" in text
     assert not target.exists()
     # the next request is answered normally
     assert json.loads(copy_job.result_to_file("Output_Features", target).read_bytes())
+
+
+def test_an_answer_cut_short_is_fetched_again(copy_job: Job, gpserver_faults: Any,
+                                              tmp_path: Path) -> None:
+    gpserver_faults.add(RESULT, "broken_json", count=1)
+    n = len(gpserver_faults.history)
+    target = copy_job.result_to_file("Output_Features", tmp_path / "out.json")
+    assert json.loads(target.read_bytes())["paramName"] == "Output_Features"
+    assert [k for k, _, _ in gpserver_faults.history[n:]] == ["broken_json"]
+
+
+def test_an_answer_always_cut_short_is_a_clear_error_and_leaves_no_file(
+        copy_job: Job, gpserver_faults: Any, tmp_path: Path) -> None:
+    gpserver_faults.add(RESULT, "broken_json", count=None)
+    job = Job(GPClient(backoff=0.01), copy_job.task_url, copy_job.job_id, patience=0.5)
+    target = tmp_path / "out.json"
+    with pytest.raises(NotJSONError) as caught:
+        job.result_to_file("Output_Features", target)
+    assert "cut short" in str(caught.value) and job.job_id in str(caught.value)
+    assert caught.value.broken and not target.exists()
 
 
 def test_an_arcgis_error_body_raises_the_server_error(gpserver: Any, tmp_path: Path) -> None:
@@ -97,7 +113,7 @@ def test_an_arcgis_error_body_raises_the_server_error(gpserver: Any, tmp_path: P
 def test_transient_errors_are_retried_and_lasting_ones_reported(
         copy_job: Job, gpserver_faults: Any, tmp_path: Path) -> None:
     client = GPClient(backoff=0.01)
-    job = Job(client, copy_job.task_url, copy_job.job_id)
+    job = Job(client, copy_job.task_url, copy_job.job_id, patience=1.0)
     gpserver_faults.add(RESULT, "status5xx", count=2, code=503)
     assert job.result_to_file("Output_Features", tmp_path / "a.json").stat().st_size > 100_000
     gpserver_faults.add(RESULT, "status5xx", count=None, code=502)

@@ -50,3 +50,19 @@ def vertices(geometry: Any) -> list[tuple]:
 
 def _key(value: float) -> Any:
     return "nan" if math.isnan(value) else round(value, 9)
+
+
+def square(x: float, y: float, size: float, clockwise: bool = True) -> list:
+    """Return a closed square ring as Esri JSON coordinates (clockwise: an outer ring)."""
+    ring = [[x, y], [x, y + size], [x + size, y + size], [x + size, y], [x, y]]
+    return ring if clockwise else ring[::-1]
+
+
+# rings in every containment role (no QGIS needed: the unit tests use them too)
+NESTED = [
+    square(0, 0, 10),            # outer
+    square(1, 1, 4, False),      # hole
+    square(6, 6, 3, False),      # second hole
+    square(2, 2, 1),             # island inside the first hole
+    square(20, 0, 5),            # separate polygon
+]

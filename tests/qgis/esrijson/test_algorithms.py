@@ -60,7 +60,7 @@ def test_esri_json_to_geopackage(processing: Any, tmp_path: Path) -> None:
                                                           "OUTPUT": str(out)})
     assert result["FEATURE_COUNT"] == 3
     layer = QgsVectorLayer(result["OUTPUT"], "out", "ogr")
-    assert layer.wkbType() == QgsWkbTypes.MultiLineStringZM
+    assert layer.wkbType() == QgsWkbTypes.Type.MultiLineStringZM
     assert layer.crs().authid() == "EPSG:3857"
     expected = list(reader.read_file(source).features())
     got = list(layer.getFeatures())
@@ -216,7 +216,7 @@ def test_qgis_process_round_trip(qgis_process_env: dict[str, str], tmp_path: Pat
     assert report["results"]["FEATURE_COUNT"] == 3
     original = list(reader.read_file(source).features())
     again = reader.read_file(back)
-    assert again.wkb_type == QgsWkbTypes.MultiLineStringZM
+    assert again.wkb_type == QgsWkbTypes.Type.MultiLineStringZM
     assert again.crs.authid() == "EPSG:3857"
     for a, b in zip(original, again.features()):
         assert vertices(a.geometry()) == vertices(b.geometry())

@@ -27,11 +27,12 @@ from qgis.core import (
     QgsMemoryProviderUtils,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from arcgis_gp.esrijson import writer
+from arcgis_gp.esrijson.encode import GeometryEncoder
 from arcgis_gp.esrijson.fields import local_time_is_utc
-from arcgis_gp.esrijson.geometry import GeometryEncoder
+from arcgis_gp.esrijson.qtypes import FieldType
 from tests.qgis.esrijson.helpers import gdal_layer
 
 pytestmark = pytest.mark.timeout(300)
@@ -150,7 +151,7 @@ def test_wkb_text_writes_what_to_text_writes(run: tuple) -> None:
     layer_type, geometries = run
     fast_encoder = GeometryEncoder(layer_type)  # one encoder for the whole run
     careful = GeometryEncoder(layer_type)
-    polygons = QgsWkbTypes.geometryType(layer_type) == QgsWkbTypes.PolygonGeometry
+    polygons = QgsWkbTypes.geometryType(layer_type) == QgsWkbTypes.GeometryType.PolygonGeometry
     for geometry in geometries:
         oriented = geometry.forceRHR() if polygons else geometry
         fast = fast_encoder.wkb_text(oriented.asWkb().data())
@@ -164,7 +165,7 @@ def test_wkb_text_writes_what_to_text_writes(run: tuple) -> None:
 def test_negative_zero_and_whole_numbers_keep_their_bits(tmp_path: Path) -> None:
     """-0.0 is not 0.0 (== says it is): its sign survives; whole numbers stay exact."""
     layer = QgsMemoryProviderUtils.createMemoryLayer(
-        "zeros", QgsFields(), QgsWkbTypes.MultiPolygonZ,
+        "zeros", QgsFields(), QgsWkbTypes.Type.MultiPolygonZ,
         QgsCoordinateReferenceSystem("EPSG:3857"))
     features = []
     for z in ["0", "-0", "0", "5"]:
@@ -190,27 +191,27 @@ double_values = st.one_of(st.floats(), st.sampled_from([NAN, math.inf, -math.inf
 @st.composite
 def date_times(draw: Any) -> Any:
     ms = draw(st.integers(-62135596800000, 253402300799000))
-    utc = QDateTime.fromMSecsSinceEpoch(ms, Qt.UTC)
+    utc = QDateTime.fromMSecsSinceEpoch(ms, Qt.TimeSpec.UTC)
     spec = draw(st.sampled_from(["utc", "local", "offset", "null"]))
     if spec == "utc":
         return utc
     if spec == "local":
-        return QDateTime(utc.date(), utc.time(), Qt.LocalTime)
+        return QDateTime(utc.date(), utc.time(), Qt.TimeSpec.LocalTime)
     if spec == "offset":
-        return QDateTime(utc.date(), utc.time(), Qt.OffsetFromUTC,
+        return QDateTime(utc.date(), utc.time(), Qt.TimeSpec.OffsetFromUTC,
                          draw(st.integers(-14, 14)) * 1800)
     return QDateTime()
 
 
 FIELD_KINDS = {
-    "int": (QVariant.Int, st.integers(-2**31 + 1, 2**31 - 1)),
-    "big": (QVariant.LongLong, st.integers(-2**63 + 1, 2**63 - 1)),
-    "double": (QVariant.Double, double_values),
-    "text": (QVariant.String, text_values),
-    "datetime": (QVariant.DateTime, date_times()),
-    "date": (QVariant.Date, st.dates().map(lambda d: QDate(d.year, d.month, d.day))),
-    "bool": (QVariant.Bool, st.booleans()),
-    "time": (QVariant.Time, st.times().map(lambda t: QTime(t.hour, t.minute, t.second))),
+    "int": (FieldType.Int, st.integers(-2**31 + 1, 2**31 - 1)),
+    "big": (FieldType.LongLong, st.integers(-2**63 + 1, 2**63 - 1)),
+    "double": (FieldType.Double, double_values),
+    "text": (FieldType.String, text_values),
+    "datetime": (FieldType.DateTime, date_times()),
+    "date": (FieldType.Date, st.dates().map(lambda d: QDate(d.year, d.month, d.day))),
+    "bool": (FieldType.Bool, st.booleans()),
+    "time": (FieldType.Time, st.times().map(lambda t: QTime(t.hour, t.minute, t.second))),
 }
 
 
@@ -224,7 +225,7 @@ def attribute_layers(draw: Any) -> Any:
         name = draw(st.sampled_from([f"f{n}", f'q"{n}', f"pc%d{n}", f"é{n}", f"%%{n}%s"]))
         fields.append(QgsField(name, FIELD_KINDS[kind][0]))
     layer = QgsMemoryProviderUtils.createMemoryLayer(
-        "attrs", fields, QgsWkbTypes.Point, QgsCoordinateReferenceSystem("EPSG:4326"))
+        "attrs", fields, QgsWkbTypes.Type.Point, QgsCoordinateReferenceSystem("EPSG:4326"))
     features = []
     for _ in range(draw(st.integers(1, 8))):
         feature = QgsFeature(layer.fields())
@@ -277,10 +278,10 @@ def test_local_date_times_follow_the_time_zone(tmp_path: Path, time_zone: Any, z
     time_zone(zone)
     assert local_time_is_utc() is utc
     fields = QgsFields()
-    fields.append(QgsField("when", QVariant.DateTime))
+    fields.append(QgsField("when", FieldType.DateTime))
     layer = QgsMemoryProviderUtils.createMemoryLayer(
-        "times", fields, QgsWkbTypes.NoGeometry, QgsCoordinateReferenceSystem())
-    stamps = [QDateTime(QDate(year, month, 15), QTime(2, 30, 15, 250), Qt.LocalTime)
+        "times", fields, QgsWkbTypes.Type.NoGeometry, QgsCoordinateReferenceSystem())
+    stamps = [QDateTime(QDate(year, month, 15), QTime(2, 30, 15, 250), Qt.TimeSpec.LocalTime)
               for year in (1, 1850, 1911, 1944, 1970, 1999, 2021, 2100, 9999)
               for month in (1, 3, 7, 10)]
     features = []
@@ -299,7 +300,8 @@ def test_gdal_reads_the_coordinates_exactly(tmp_path: Path) -> None:
     """GDAL's ESRIJSON driver (the oracle) reads the very doubles written, for coordinates
     with 0 to 10 decimals and with full precision."""
     layer = QgsMemoryProviderUtils.createMemoryLayer(
-        "gdal", QgsFields(), QgsWkbTypes.MultiPolygon, QgsCoordinateReferenceSystem("EPSG:3857"))
+        "gdal", QgsFields(), QgsWkbTypes.Type.MultiPolygon,
+        QgsCoordinateReferenceSystem("EPSG:3857"))
     features = []
     for decimals in list(range(11)) + [None, 3, 3]:
         scale = 10 ** (decimals or 0)

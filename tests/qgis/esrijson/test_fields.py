@@ -15,32 +15,33 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime
 
 from arcgis_gp.esrijson import reader, writer
+from arcgis_gp.esrijson.qtypes import FieldType
 from arcgis_gp.esrijson.spatialref import SpatialReferenceDecoder, encode_spatial_reference
 
 pytestmark = pytest.mark.timeout(60)
 
 ALL_TYPES = [
-    ("oid", "esriFieldTypeOID", 7, QVariant.LongLong, 7),
-    ("small", "esriFieldTypeSmallInteger", -32768, QVariant.Int, -32768),
-    ("int", "esriFieldTypeInteger", 2147483647, QVariant.Int, 2147483647),
-    ("big", "esriFieldTypeBigInteger", 2**53 + 1, QVariant.LongLong, 2**53 + 1),
-    ("single", "esriFieldTypeSingle", 1.5, QVariant.Double, 1.5),
-    ("double", "esriFieldTypeDouble", 0.1, QVariant.Double, 0.1),
-    ("text", "esriFieldTypeString", "héllo \"wörld\"", QVariant.String, "héllo \"wörld\""),
-    ("date", "esriFieldTypeDate", -2208988800000, QVariant.DateTime,
-     QDateTime(QDate(1900, 1, 1), QTime(0, 0), Qt.UTC)),
-    ("guid", "esriFieldTypeGUID", "{478A59A5-65DB-47A0-84F2-685C611B2BB0}", QVariant.String,
+    ("oid", "esriFieldTypeOID", 7, FieldType.LongLong, 7),
+    ("small", "esriFieldTypeSmallInteger", -32768, FieldType.Int, -32768),
+    ("int", "esriFieldTypeInteger", 2147483647, FieldType.Int, 2147483647),
+    ("big", "esriFieldTypeBigInteger", 2**53 + 1, FieldType.LongLong, 2**53 + 1),
+    ("single", "esriFieldTypeSingle", 1.5, FieldType.Double, 1.5),
+    ("double", "esriFieldTypeDouble", 0.1, FieldType.Double, 0.1),
+    ("text", "esriFieldTypeString", "héllo \"wörld\"", FieldType.String, "héllo \"wörld\""),
+    ("date", "esriFieldTypeDate", -2208988800000, FieldType.DateTime,
+     QDateTime(QDate(1900, 1, 1), QTime(0, 0), Qt.TimeSpec.UTC)),
+    ("guid", "esriFieldTypeGUID", "{478A59A5-65DB-47A0-84F2-685C611B2BB0}", FieldType.String,
      "{478A59A5-65DB-47A0-84F2-685C611B2BB0}"),
-    ("gid", "esriFieldTypeGlobalID", "{8E69C614-B8A7-4632-83F8-E96E12FE937E}", QVariant.String,
+    ("gid", "esriFieldTypeGlobalID", "{8E69C614-B8A7-4632-83F8-E96E12FE937E}", FieldType.String,
      "{8E69C614-B8A7-4632-83F8-E96E12FE937E}"),
-    ("xml", "esriFieldTypeXML", "<a>1</a>", QVariant.String, "<a>1</a>"),
-    ("donly", "esriFieldTypeDateOnly", "2024-02-29", QVariant.Date, QDate(2024, 2, 29)),
-    ("tonly", "esriFieldTypeTimeOnly", "13:45:10", QVariant.Time, QTime(13, 45, 10)),
-    ("tso", "esriFieldTypeTimestampOffset", "2024-01-02T03:04:05+02:00", QVariant.DateTime,
-     QDateTime(QDate(2024, 1, 2), QTime(1, 4, 5), Qt.UTC)),
+    ("xml", "esriFieldTypeXML", "<a>1</a>", FieldType.String, "<a>1</a>"),
+    ("donly", "esriFieldTypeDateOnly", "2024-02-29", FieldType.Date, QDate(2024, 2, 29)),
+    ("tonly", "esriFieldTypeTimeOnly", "13:45:10", FieldType.Time, QTime(13, 45, 10)),
+    ("tso", "esriFieldTypeTimestampOffset", "2024-01-02T03:04:05+02:00", FieldType.DateTime,
+     QDateTime(QDate(2024, 1, 2), QTime(1, 4, 5), Qt.TimeSpec.UTC)),
 ]
 
 
@@ -71,12 +72,12 @@ def test_every_esri_field_type_is_read() -> None:
 
 
 @pytest.mark.parametrize("ms,expected", [
-    (0, QDateTime(QDate(1970, 1, 1), QTime(0, 0), Qt.UTC)),
-    (-1, QDateTime(QDate(1969, 12, 31), QTime(23, 59, 59, 999), Qt.UTC)),
-    (-62135596800000, QDateTime(QDate(1, 1, 1), QTime(0, 0), Qt.UTC)),
-    (1640908800000.0, QDateTime(QDate(2021, 12, 31), QTime(0, 0), Qt.UTC)),
-    ("1640908800000", QDateTime(QDate(2021, 12, 31), QTime(0, 0), Qt.UTC)),
-    ("2021-12-31T00:00:00Z", QDateTime(QDate(2021, 12, 31), QTime(0, 0), Qt.UTC)),
+    (0, QDateTime(QDate(1970, 1, 1), QTime(0, 0), Qt.TimeSpec.UTC)),
+    (-1, QDateTime(QDate(1969, 12, 31), QTime(23, 59, 59, 999), Qt.TimeSpec.UTC)),
+    (-62135596800000, QDateTime(QDate(1, 1, 1), QTime(0, 0), Qt.TimeSpec.UTC)),
+    (1640908800000.0, QDateTime(QDate(2021, 12, 31), QTime(0, 0), Qt.TimeSpec.UTC)),
+    ("1640908800000", QDateTime(QDate(2021, 12, 31), QTime(0, 0), Qt.TimeSpec.UTC)),
+    ("2021-12-31T00:00:00Z", QDateTime(QDate(2021, 12, 31), QTime(0, 0), Qt.TimeSpec.UTC)),
     ("not a date", NULL),
 ])
 def test_dates_are_milliseconds_utc(ms: Any, expected: Any) -> None:
@@ -133,9 +134,9 @@ def test_attribute_keys_differing_in_case_and_extra_keys() -> None:
     ({"wkid": 4326}, "EPSG:4326"),
     ({"latestWkid": 25832, "wkid": 25832}, "EPSG:25832"),
     ({"wkt": QgsCoordinateReferenceSystem("EPSG:2056").toWkt(
-        QgsCoordinateReferenceSystem.WKT1_ESRI)}, "EPSG:2056"),
+        QgsCoordinateReferenceSystem.WktVariant.WKT1_ESRI)}, "EPSG:2056"),
     ({"wkt2": QgsCoordinateReferenceSystem("EPSG:32632").toWkt(
-        QgsCoordinateReferenceSystem.WKT2_2019)}, "EPSG:32632"),
+        QgsCoordinateReferenceSystem.WktVariant.WKT2_2019)}, "EPSG:32632"),
 ])
 def test_spatial_references(sr: dict, authid: str) -> None:
     """wkid, latestWkid (preferred), Esri codes with an EPSG twin, wkt and wkt2."""
@@ -205,13 +206,13 @@ def _ms(*args: int) -> int:
 
 def test_qgis_field_types_to_esri() -> None:
     """QGIS types map to Esri types; values to their wire form; nulls to null."""
-    fields = [QgsField("i", QVariant.Int), QgsField("small64", QVariant.LongLong),
-              QgsField("big64", QVariant.LongLong), QgsField("d", QVariant.Double),
-              QgsField("s", QVariant.String, len=12), QgsField("dt", QVariant.DateTime),
-              QgsField("day", QVariant.Date), QgsField("t", QVariant.Time),
-              QgsField("b", QVariant.Bool), QgsField("blob", QVariant.ByteArray),
-              QgsField("my field", QVariant.String)]
-    rows = [[1, 5, 2**40, 0.5, "x", QDateTime(QDate(1960, 5, 6), QTime(7, 8, 9), Qt.UTC),
+    fields = [QgsField("i", FieldType.Int), QgsField("small64", FieldType.LongLong),
+              QgsField("big64", FieldType.LongLong), QgsField("d", FieldType.Double),
+              QgsField("s", FieldType.String, len=12), QgsField("dt", FieldType.DateTime),
+              QgsField("day", FieldType.Date), QgsField("t", FieldType.Time),
+              QgsField("b", FieldType.Bool), QgsField("blob", FieldType.ByteArray),
+              QgsField("my field", FieldType.String)]
+    rows = [[1, 5, 2**40, 0.5, "x", QDateTime(QDate(1960, 5, 6), QTime(7, 8, 9), Qt.TimeSpec.UTC),
              QDate(1960, 5, 6), QTime(7, 8, 9), True, QByteArray(b"\x00\x01"), "y"],
             [None] * 11]
     warnings: list[str] = []
@@ -250,8 +251,8 @@ def test_esri_types_survive_a_direct_round_trip() -> None:
     (feature,) = fs["features"]
     for name, esri_type, value, *_ in ALL_TYPES:
         if esri_type == "esriFieldTypeTimestampOffset":
-            assert QDateTime.fromString(feature["attributes"][name], Qt.ISODate) == \
-                QDateTime.fromString(value, Qt.ISODate)
+            assert QDateTime.fromString(feature["attributes"][name], Qt.DateFormat.ISODate) == \
+                QDateTime.fromString(value, Qt.DateFormat.ISODate)
         else:
             assert feature["attributes"][name] == value, name
 
@@ -292,8 +293,8 @@ class _KeptFieldsSource:
 def test_safe_names_are_unique_and_short() -> None:
     """Field names Esri would refuse are rewritten, unique and at most 64 characters."""
     long_name = "x" * 80
-    fields = [QgsField("1st", QVariant.Int), QgsField("a-b", QVariant.Int),
-              QgsField("a_b", QVariant.Int), QgsField(long_name, QVariant.Int)]
+    fields = [QgsField("1st", FieldType.Int), QgsField("a-b", FieldType.Int),
+              QgsField("a_b", FieldType.Int), QgsField(long_name, FieldType.Int)]
     fs = writer.source_to_feature_set(_layer(fields, [[1, 2, 3, 4]]))
     names = [f["name"] for f in fs["fields"]]
     assert names[0] == "F1st"
@@ -305,7 +306,7 @@ def test_safe_names_are_unique_and_short() -> None:
 def test_no_geometry_source_is_a_record_set() -> None:
     """A table goes out without geometryType/spatialReference and reads back as a table."""
     layer = QgsMemoryProviderUtils.createMemoryLayer(
-        "t", _layer([QgsField("a", QVariant.Int)], []).fields(), QgsWkbTypes.NoGeometry,
+        "t", _layer([QgsField("a", FieldType.Int)], []).fields(), QgsWkbTypes.Type.NoGeometry,
         QgsCoordinateReferenceSystem())
     feature = QgsFeature(layer.fields())
     feature.setAttributes([4])
@@ -314,5 +315,5 @@ def test_no_geometry_source_is_a_record_set() -> None:
     assert "geometryType" not in fs and "spatialReference" not in fs
     decoded = reader.read_feature_set(fs)
     assert decoded.shape == "RecordSet"
-    assert decoded.wkb_type == QgsWkbTypes.NoGeometry
+    assert decoded.wkb_type == QgsWkbTypes.Type.NoGeometry
     assert [f["a"] for f in decoded.features()] == [4]

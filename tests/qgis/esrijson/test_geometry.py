@@ -9,7 +9,7 @@ import pytest
 from qgis.core import QgsGeometry, QgsWkbTypes
 
 from arcgis_gp.esrijson import reader
-from arcgis_gp.esrijson.geometry import organize_rings, signed_area
+from tests.qgis.esrijson.helpers import NESTED, square
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -23,20 +23,8 @@ def _read(geometry_type: str | None, geometries: list, **header: Any):
     return decoded, [f.geometry() if f.hasGeometry() else None for f in decoded.features()]
 
 
-def _square(x: float, y: float, size: float, clockwise: bool = True) -> list:
-    ring = [[x, y], [x, y + size], [x + size, y + size], [x + size, y], [x, y]]
-    return ring if clockwise else ring[::-1]
-
-
 # -- polygons -------------------------------------------------------------------------------
 
-NESTED = [
-    _square(0, 0, 10),            # outer
-    _square(1, 1, 4, False),      # hole
-    _square(6, 6, 3, False),      # second hole
-    _square(2, 2, 1),             # island inside the first hole
-    _square(20, 0, 5),            # separate polygon
-]
 NESTED_WKT = ("MultiPolygon (((0 0, 0 10, 10 10, 10 0, 0 0),(1 1, 1 5, 5 5, 5 1, 1 1),"
               "(6 6, 6 9, 9 9, 9 6, 6 6)),((2 2, 2 3, 3 3, 3 2, 2 2)),"
               "((20 0, 20 5, 25 5, 25 0, 20 0)))")
@@ -60,7 +48,7 @@ def test_hole_touching_its_outer_at_a_vertex() -> None:
     """Esri allows a hole touching the outer ring at one point: it stays a hole."""
     hole = [[0, 5], [3, 6], [3, 4], [0, 5]]
     _decoded, (geometry,) = _read("esriGeometryPolygon",
-                                  [{"rings": [_square(0, 0, 10), hole]}])
+                                  [{"rings": [square(0, 0, 10), hole]}])
     assert geometry.constGet().numGeometries() == 1
     assert geometry.constGet().geometryN(0).numInteriorRings() == 1
 
@@ -72,20 +60,11 @@ def test_unclosed_ring_is_closed_and_single_ring_kept_as_is() -> None:
     assert geometry.asWkt() == "MultiPolygon (((0 0, 0 1, 1 1, 0 0)))"
 
 
-def test_organize_rings_direct() -> None:
-    """organize_rings returns exteriors first, in the order of their exterior rings."""
-    from array import array
-
-    flats = [array("d", [c for p in ring for c in p]) for ring in NESTED]
-    assert organize_rings(flats, 2) == [[0, 1, 2], [3], [4]]
-    assert signed_area(flats[0], 2) < 0 < signed_area(flats[1], 2)
-
-
 def test_envelope_becomes_a_polygon() -> None:
     """esriGeometryEnvelope (xmin/ymin/xmax/ymax) reads as a rectangle."""
     decoded, (geometry,) = _read("esriGeometryEnvelope",
                                  [{"xmin": 1, "ymin": 2, "xmax": 3, "ymax": 5}])
-    assert decoded.wkb_type == QgsWkbTypes.MultiPolygon
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiPolygon
     assert geometry.isGeosEqual(QgsGeometry.fromWkt("Polygon ((1 2, 1 5, 3 5, 3 2, 1 2))"))
 
 
@@ -122,7 +101,7 @@ def test_flags_disambiguate_values_decide() -> None:
         {"hasM": True, "paths": [[[0, 0, 5], [1, 1, 6]]]},
         {"paths": [[[0, 0, 7], [1, 1, 8]]]},
     ])
-    assert decoded.wkb_type == QgsWkbTypes.MultiLineStringZM
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiLineStringZM
     first, second = (g.constGet().geometryN(0) for g in geometries)
     assert math.isnan(first.zAt(0)) and first.mAt(0) == 5
     assert second.zAt(0) == 7 and math.isnan(second.mAt(0))
@@ -132,22 +111,22 @@ def test_layer_flags_apply_to_geometries_without_flags() -> None:
     """A feature-set level hasM makes the third ordinate of flag-less geometries an M."""
     decoded, (geometry,) = _read("esriGeometryPolyline",
                                  [{"paths": [[[0, 0, 5], [1, 1, 6]]]}], hasM=True)
-    assert decoded.wkb_type == QgsWkbTypes.MultiLineStringM
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiLineStringM
     assert geometry.constGet().geometryN(0).mAt(1) == 6
 
 
 def test_flag_without_values_is_2d() -> None:
     """hasZ/hasM on the feature set with 2-ordinate coordinates: the layer is 2D."""
-    decoded, (geometry,) = _read("esriGeometryPolygon", [{"rings": [_square(0, 0, 1)]}],
+    decoded, (geometry,) = _read("esriGeometryPolygon", [{"rings": [square(0, 0, 1)]}],
                                  hasZ=True, hasM=True)
-    assert decoded.wkb_type == QgsWkbTypes.MultiPolygon
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiPolygon
     assert not decoded.has_z and not decoded.has_m
 
 
 def test_flag_without_any_geometry_keeps_the_declared_dimensions() -> None:
     """No geometry to look at: the feature set's flags give the layer's dimensions."""
     decoded, _ = _read("esriGeometryPoint", [None], hasZ=True)
-    assert decoded.wkb_type == QgsWkbTypes.PointZ
+    assert decoded.wkb_type == QgsWkbTypes.Type.PointZ
 
 
 def test_null_and_string_ordinates() -> None:
@@ -165,7 +144,7 @@ def test_point_z_and_m_keys() -> None:
     """Points carry z and m as keys; m: null still makes an M point (NaN)."""
     decoded, geometries = _read("esriGeometryPoint", [
         {"x": 1, "y": 2, "z": 3, "m": None}, {"x": 4, "y": 5, "m": 6}])
-    assert decoded.wkb_type == QgsWkbTypes.PointZM
+    assert decoded.wkb_type == QgsWkbTypes.Type.PointZM
     assert geometries[0].constGet().z() == 3 and math.isnan(geometries[0].constGet().m())
     assert math.isnan(geometries[1].constGet().z()) and geometries[1].constGet().m() == 6
 
@@ -178,10 +157,10 @@ def test_more_dimensions_after_the_sample_are_dropped_with_a_warning(tmp_path) -
                     '"fields":[],"features":[{"geometry":{"x":1,"y":2}},'
                     '{"geometry":{"x":3,"y":4,"z":5}}]}')
     decoded = reader.read_file(path, sample_size=1)
-    assert decoded.wkb_type == QgsWkbTypes.Point
+    assert decoded.wkb_type == QgsWkbTypes.Type.Point
     assert [f.geometry().asWkt() for f in decoded.features()] == ["Point (1 2)", "Point (3 4)"]
     assert any("dropped" in w for w in decoded.warnings)
-    assert reader.read_file(path).wkb_type == QgsWkbTypes.PointZ
+    assert reader.read_file(path).wkb_type == QgsWkbTypes.Type.PointZ
 
 
 # -- curves -----------------------------------------------------------------------------------
@@ -191,7 +170,7 @@ def test_circular_arc_through_a_point() -> None:
     """{"c": [end, interior]} becomes a CircularString inside a CompoundCurve."""
     decoded, (geometry,) = _read("esriGeometryPolygon", [
         {"curveRings": [[[0, 0], {"c": [[2, 0], [1, 1]]}, [0, 0]]]}])
-    assert decoded.wkb_type == QgsWkbTypes.MultiSurface
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiSurface
     assert geometry.asWkt() == \
         "MultiSurface (CurvePolygon (CompoundCurve (CircularString (0 0, 1 1, 2 0),(2 0, 0 0))))"
     assert geometry.area() == pytest.approx(math.pi / 2, rel=1e-3)
@@ -202,9 +181,9 @@ def test_circular_arc_from_its_centre(clockwise: int, interior_y: float) -> None
     """{"a": [end, centre, minor, clockwise]} with no ratio is a circular arc."""
     decoded, (geometry,) = _read("esriGeometryPolyline", [
         {"curvePaths": [[[0, 0], {"a": [[2, 0], [1, 0], 1, clockwise]}]]}])
-    assert decoded.wkb_type == QgsWkbTypes.MultiCurve
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiCurve
     arc = geometry.constGet().geometryN(0)
-    assert arc.wkbType() == QgsWkbTypes.CircularString
+    assert arc.wkbType() == QgsWkbTypes.Type.CircularString
     assert (arc.xAt(1), arc.yAt(1)) == pytest.approx((1, interior_y))
 
 
@@ -220,7 +199,7 @@ def test_elliptic_arc_and_bezier_are_approximated_with_a_warning() -> None:
     decoded, (geometry,) = _read("esriGeometryPolyline", [
         {"curvePaths": [[[0, 0], {"a": [[4, 0], [2, 0], 1, 1, 0, 2, 0.5]}],
                         [[0, 0], {"b": [[3, 0], [1, 2], [2, 2]]}]]}])
-    assert decoded.wkb_type == QgsWkbTypes.MultiCurve
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiCurve
     ellipse, bezier = (geometry.constGet().geometryN(i) for i in range(2))
     top = max(ellipse.yAt(i) for i in range(ellipse.numPoints()))
     assert top == pytest.approx(1.0, abs=0.01)  # semi-minor axis = 2 * 0.5
@@ -239,7 +218,7 @@ def test_curve_ring_with_a_hole_and_z() -> None:
     hole = [[4, 1, 2], [4, 2, 2], [6, 2, 2], [6, 1, 2], [4, 1, 2]]
     decoded, (geometry,) = _read("esriGeometryPolygon", [{"hasZ": True,
                                                          "curveRings": [hole, outer]}])
-    assert decoded.wkb_type == QgsWkbTypes.MultiSurfaceZ
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiSurfaceZ
     polygon = geometry.constGet().geometryN(0)
     assert polygon.numInteriorRings() == 1
     assert polygon.exteriorRing().startPoint().z() == 1
@@ -252,12 +231,12 @@ def test_curves_after_the_sample_are_segmentized(tmp_path) -> None:
                     '"fields":[],"features":[{"geometry":{"paths":[[[0,0],[1,1]]]}},'
                     '{"geometry":{"curvePaths":[[[0,0],{"c":[[2,0],[1,1]]}]]}}]}')
     decoded = reader.read_file(path, sample_size=1)
-    assert decoded.wkb_type == QgsWkbTypes.MultiLineString
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiLineString
     geometries = [f.geometry() for f in decoded.features()]
-    assert geometries[1].wkbType() == QgsWkbTypes.MultiLineString
+    assert geometries[1].wkbType() == QgsWkbTypes.Type.MultiLineString
     assert geometries[1].constGet().vertexCount() > 10
     assert any("segmentized" in w for w in decoded.warnings)
-    assert reader.read_file(path).wkb_type == QgsWkbTypes.MultiCurve
+    assert reader.read_file(path).wkb_type == QgsWkbTypes.Type.MultiCurve
 
 
 def test_unreadable_geometry_is_reported_and_the_feature_kept() -> None:

@@ -20,9 +20,10 @@ from qgis.core import (
     QgsMemoryProviderUtils,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDateTime, Qt, QVariant
+from qgis.PyQt.QtCore import QDateTime, Qt
 
 from arcgis_gp.esrijson import reader, writer
+from arcgis_gp.esrijson.qtypes import FieldType
 from tests.qgis.esrijson.helpers import vertices
 
 pytestmark = pytest.mark.timeout(300)
@@ -163,9 +164,9 @@ def layers(draw: Any) -> Any:
     z, m = draw(st.booleans()), draw(st.booleans())
     wkb_type = QgsWkbTypes.parseType(kind + ("Z" if z else "") + ("M" if m else ""))
     fields = QgsFields()
-    for name, qtype in [("i", QVariant.Int), ("big", QVariant.LongLong),
-                        ("d", QVariant.Double), ("s", QVariant.String),
-                        ("t", QVariant.DateTime)]:
+    for name, qtype in [("i", FieldType.Int), ("big", FieldType.LongLong),
+                        ("d", FieldType.Double), ("s", FieldType.String),
+                        ("t", FieldType.DateTime)]:
         fields.append(QgsField(name, qtype))
     layer = QgsMemoryProviderUtils.createMemoryLayer("random", fields, wkb_type,
                                                      QgsCoordinateReferenceSystem("EPSG:3857"))
@@ -174,7 +175,7 @@ def layers(draw: Any) -> Any:
         feature = QgsFeature(layer.fields())
         values = list(row)
         if values[4] is not None:
-            values[4] = QDateTime.fromMSecsSinceEpoch(values[4], Qt.UTC)
+            values[4] = QDateTime.fromMSecsSinceEpoch(values[4], Qt.TimeSpec.UTC)
         feature.setAttributes(values)
         geometry = draw(geometries(kind, z, m))
         if geometry is not None:

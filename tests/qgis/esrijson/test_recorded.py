@@ -226,7 +226,7 @@ def test_getlatlon_checked_against_its_json() -> None:
     raw = json.loads(path.read_text())
     decoded = reader.read_file(path)
     assert decoded.crs.authid() == "EPSG:4326"
-    assert decoded.wkb_type == QgsWkbTypes.MultiPolygon
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiPolygon
     assert decoded.fields.names() == ["landdescription"]
     assert any("no 'fields' list" in w for w in decoded.warnings)
     _check_against_json(decoded, raw["features"], (None, None))
@@ -269,10 +269,10 @@ def test_gp_results_values_are_feature_sets() -> None:
                      .read_text())
     stops = reader.read_feature_set(doc["out_stops"])
     assert stops.shape == "RecordSet"
-    assert stops.wkb_type == QgsWkbTypes.NoGeometry
+    assert stops.wkb_type == QgsWkbTypes.Type.NoGeometry
     assert list(stops.features()) == []
     routes = reader.read_feature_set(doc["out_routes"])
-    assert routes.wkb_type == QgsWkbTypes.MultiLineString
+    assert routes.wkb_type == QgsWkbTypes.Type.MultiLineString
     assert not routes.crs.isValid()
     assert list(routes.features()) == []
 
@@ -284,7 +284,7 @@ def test_task_default_value_schema() -> None:
     params = {p["name"]: p for p in doc["parameters"]}
     decoded = reader.read_feature_set(params["Output_Drive_Time_Polygons"]["defaultValue"])
     assert decoded.fields.names() == ["FID", "FacilityID"]
-    assert decoded.wkb_type == QgsWkbTypes.MultiPolygon
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiPolygon
     assert decoded.crs.authid() == "EPSG:4326"
     assert decoded.object_id_field == "FID"
 
@@ -303,14 +303,14 @@ def test_known_esripoint() -> None:
     """POINT (2 49), EPSG:4326, FID 1 and its attributes (incl. the newer fooDate)."""
     decoded, feature = _only(recorded("gdal-esrijson", "esripoint.json"))
     assert decoded.crs.authid() == "EPSG:4326"
-    assert decoded.wkb_type == QgsWkbTypes.Point
+    assert decoded.wkb_type == QgsWkbTypes.Type.Point
     assert feature.geometry().asWkt() == "Point (2 49)"
     assert feature.id() == 1
     assert feature["fooDouble"] == 3.4
     assert feature["fooString"] == "56"
     assert feature["fooSmallInt"] == 2
     assert feature["fooSingle"] == 1.5
-    assert feature["fooDate"] == QDateTime(QDate(2021, 12, 31), QTime(0, 0), Qt.UTC)
+    assert feature["fooDate"] == QDateTime(QDate(2021, 12, 31), QTime(0, 0), Qt.TimeSpec.UTC)
     types = {f.name(): f.typeName() for f in decoded.fields}
     assert types["fooSmallInt"] == "esriFieldTypeSmallInteger"
     assert types["objectid"] == "esriFieldTypeOID"
@@ -349,7 +349,7 @@ def test_known_empty_polygon_keeps_the_feature() -> None:
     """An empty polygon: the feature is kept, without geometry."""
     decoded, feature = _only(recorded("gdal-esrijson", "esripolygonempty.json"))
     assert not feature.hasGeometry()
-    assert decoded.wkb_type == QgsWkbTypes.MultiPolygon
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiPolygon
 
 
 def test_known_features_before_header() -> None:
@@ -410,8 +410,8 @@ def test_known_arcgisutils_dates_and_null_polyline() -> None:
     """date-parse-error.json: 2003-12-05 and 2002-02-11 UTC; null-polyline.json parses."""
     decoded = reader.read_file(recorded("arcgisutils", "date-parse-error.json"))
     first = next(iter(decoded.features()))
-    assert first["datemodified"] == QDateTime(QDate(2003, 12, 5), QTime(0, 0), Qt.UTC)
-    assert first["datecreated"] == QDateTime(QDate(2002, 2, 11), QTime(0, 0), Qt.UTC)
+    assert first["datemodified"] == QDateTime(QDate(2003, 12, 5), QTime(0, 0), Qt.TimeSpec.UTC)
+    assert first["datecreated"] == QDateTime(QDate(2002, 2, 11), QTime(0, 0), Qt.TimeSpec.UTC)
     assert first["datemodified"].toMSecsSinceEpoch() == 1070582400000
     assert decoded.crs.authid() == "EPSG:2232"
     _decoded, feature = _only(recorded("arcgisutils", "null-polyline.json"))
@@ -480,7 +480,7 @@ def test_geojson_known_answer_after_reprojection(esri_name: str, geojson_name: s
 
 
 def _qgis_coords(geometry: QgsGeometry) -> list:
-    if geometry.type() != QgsWkbTypes.PolygonGeometry:
+    if geometry.type() != QgsWkbTypes.GeometryType.PolygonGeometry:
         return [(v.x(), v.y(), v.z() if v.is3D() else None) for v in geometry.vertices()]
     out = []
     for part in geometry.constParts():

@@ -22,10 +22,11 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from arcgis_gp.esrijson import reader, writer
-from arcgis_gp.esrijson.geometry import signed_area
+from arcgis_gp.esrijson.qtypes import FieldType
+from arcgis_gp.esrijson.rings import signed_area
 from tests.qgis.esrijson.helpers import vertices
 
 pytestmark = pytest.mark.timeout(120)
@@ -72,14 +73,15 @@ def _with_dims(wkt: str, dims: str) -> QgsGeometry:
 
 
 FIELD_SPECS = [
-    ("int_f", QVariant.Int, 0, [0, -2147483647, 2147483647]),
-    ("long_f", QVariant.LongLong, 0, [2**62, -(2**53), 7]),
-    ("double_f", QVariant.Double, 0, [0.1, -1e-300, 1.7976931348623157e308]),
-    ("text_f", QVariant.String, 40, ["", "ünïcödé ✓ \"q\" \\ \n", "x" * 40]),
-    ("date_f", QVariant.DateTime, 0, [QDateTime(QDate(1969, 7, 20), QTime(20, 17, 40, 123),
-                                                Qt.UTC),
-                                      QDateTime(QDate(2038, 1, 19), QTime(3, 14, 8), Qt.UTC),
-                                      QDateTime(QDate(1, 1, 1), QTime(0, 0), Qt.UTC)]),
+    ("int_f", FieldType.Int, 0, [0, -2147483647, 2147483647]),
+    ("long_f", FieldType.LongLong, 0, [2**62, -(2**53), 7]),
+    ("double_f", FieldType.Double, 0, [0.1, -1e-300, 1.7976931348623157e308]),
+    ("text_f", FieldType.String, 40, ["", "ünïcödé ✓ \"q\" \\ \n", "x" * 40]),
+    ("date_f", FieldType.DateTime, 0, [QDateTime(QDate(1969, 7, 20), QTime(20, 17, 40, 123),
+                                                Qt.TimeSpec.UTC),
+                                      QDateTime(QDate(2038, 1, 19), QTime(3, 14, 8),
+                                                Qt.TimeSpec.UTC),
+                                      QDateTime(QDate(1, 1, 1), QTime(0, 0), Qt.TimeSpec.UTC)]),
 ]
 
 
@@ -117,7 +119,7 @@ def _assert_same(layer: QgsVectorLayer, decoded: reader.DecodedFeatureSet) -> No
     assert decoded.fields.names() == layer.fields().names()
     for field in layer.fields():
         back = decoded.fields.field(field.name())
-        assert back.type() in (field.type(), QVariant.Int, QVariant.LongLong), field.name()
+        assert back.type() in (field.type(), FieldType.Int, FieldType.LongLong), field.name()
         assert back.length() == field.length()
     ours = list(layer.getFeatures())
     theirs = list(decoded.features())
@@ -193,7 +195,7 @@ def test_nan_and_null_values_are_null(tmp_path: Path) -> None:
     layer = QgsVectorLayer("PointM?crs=EPSG:4326&field=d:double", "p", "memory")
     feature = QgsFeature(layer.fields())
     feature.setAttributes([math.nan])
-    feature.setGeometry(QgsGeometry(QgsPoint(1, 2, math.nan, math.nan, QgsWkbTypes.PointM)))
+    feature.setGeometry(QgsGeometry(QgsPoint(1, 2, math.nan, math.nan, QgsWkbTypes.Type.PointM)))
     empty = QgsFeature(layer.fields())
     empty.setAttributes([None])
     layer.dataProvider().addFeatures([feature, empty])
@@ -222,7 +224,7 @@ def test_feature_collection_shape(tmp_path: Path) -> None:
     decoded = reader.read_file(path)
     assert decoded.shape == "FeatureCollection"
     assert decoded.fields.names() == ["OBJECTID"] + layer.fields().names()
-    assert decoded.wkb_type == QgsWkbTypes.MultiPolygonZ
+    assert decoded.wkb_type == QgsWkbTypes.Type.MultiPolygonZ
 
 
 def test_selected_features_only() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from qgis.core import QgsWkbTypes
 
 from arcgis_gp.esrijson import reader
+from arcgis_gp.esrijson._stream import JsonStream
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -48,7 +50,7 @@ def test_document_shapes(tmp_path: Path, wrap, shape: str) -> None:
     doc = wrap(POINTS)
     for decoded in (reader.read_file(_write(tmp_path, doc)), reader.read_feature_set(doc)):
         assert decoded.shape == shape
-        assert decoded.wkb_type == QgsWkbTypes.Point
+        assert decoded.wkb_type == QgsWkbTypes.Type.Point
         assert decoded.crs.authid() == "EPSG:4326"
         assert _ids(decoded) == [0, 1, 2, 3, 4]
     if shape == "FeatureCollection" and "layerDefinition" in doc:
@@ -70,7 +72,7 @@ def test_record_set_without_geometry(tmp_path: Path) -> None:
            "features": [{"attributes": {"id": 1, "name": "a"}}], "exceededTransferLimit": False}
     decoded = reader.read_file(_write(tmp_path, doc))
     assert decoded.shape == "RecordSet"
-    assert decoded.wkb_type == QgsWkbTypes.NoGeometry
+    assert decoded.wkb_type == QgsWkbTypes.Type.NoGeometry
     assert _ids(decoded) == [1]
     assert not decoded.exceeded_transfer_limit
 
@@ -192,3 +194,17 @@ def test_memory_stays_flat_on_a_big_file(tmp_path: Path) -> None:
     assert big_size > 4.5 * small_size
     assert big_peak < 1.5 * small_peak, (small_peak, big_peak)
     assert big_peak < big_size / 2, (big_peak, big_size)
+
+
+def test_trailing_comma_is_found_from_either_error_position(tmp_path: Path) -> None:
+    """Python < 3.13 reports a trailing comma at the bracket after it, >= 3.13 at the comma."""
+    text = '[1,2, \n]'
+    with pytest.raises(json.JSONDecodeError) as err:
+        json.loads(text)
+    comma, bracket = text.index(", "), text.index("]")
+    assert err.value.pos == (comma if sys.version_info >= (3, 13) else bracket)
+    for pos in (comma, bracket):  # the reader accepts both, whichever Python runs it
+        stream = JsonStream(str(tmp_path / "unused.json"))
+        stream._buf = text
+        assert stream._fix_trailing_comma(pos)
+        assert stream._buf == '[1,2 \n]' and stream.trailing_commas == 1

@@ -167,7 +167,8 @@ def test_buffer_invalid_geometry_fails_the_job(rest: Rest) -> None:
 # --------------------------------------------------------------------------- CopyFeatures
 def test_copy_keeps_z_m_attributes_and_spatial_reference(rest: Rest) -> None:
     """CopyFeatures returns the input: Z, M, attributes, wkt spatial reference."""
-    wkt = QgsCoordinateReferenceSystem("EPSG:2056").toWkt(QgsCoordinateReferenceSystem.WKT1_ESRI)
+    wkt = QgsCoordinateReferenceSystem("EPSG:2056").toWkt(
+        QgsCoordinateReferenceSystem.WktVariant.WKT1_ESRI)
     fs = {
         "geometryType": "esriGeometryPolyline",
         "hasZ": True,

@@ -1,4 +1,4 @@
-"""Fixtures of the provider tests (their set-up functions live in helpers.py)."""
+"""Fixtures of the provider tests (their set-up lives in helpers.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,25 @@ from typing import Any
 
 import pytest
 
-from arcgis_gp.provider.cache import DescriptionCache
+from arcgis_gp.gp_client.transport import RequestsTransport, Transport
 from arcgis_gp.provider.provider import GpProvider
+from arcgis_gp.provider.qgis_transport import QgisTransport
 
-from .helpers import headless_store, registered
+from .helpers import serving_provider
 
 
 @pytest.fixture(scope="module")
-def jobs_provider(qgis_processing: Any, gpserver_url: str,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
+def served_provider(qgis_processing: Any, gpserver_url: str,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
     """The provider, registered, with a connection 'local' to the reference server."""
-    provider = GpProvider(headless_store(local=gpserver_url + "/arcgis/rest/services"),
-                          DescriptionCache(tmp_path_factory.mktemp("cache")),
-                          fetch_missing=True)
-    with registered(provider):
+    with serving_provider(tmp_path_factory.mktemp("cache"),
+                          local=gpserver_url + "/arcgis/rest/services") as provider:
         yield provider
+
+
+@pytest.fixture(params=["requests", "qgis"])
+def transport(request: pytest.FixtureRequest) -> Transport:
+    """Each transport in turn: gp_client's requests one and the provider's QGIS one."""
+    if request.param == "requests":
+        return RequestsTransport()
+    return QgisTransport()

@@ -16,9 +16,21 @@ from contextlib import contextmanager
 from typing import Any, Callable
 
 import requests
-from qgis.core import QgsApplication, QgsAuthMethodConfig
+from qgis.core import (
+    QgsApplication,
+    QgsAuthMethodConfig,
+    QgsFeature,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProject,
+    QgsVectorLayer,
+)
 from qgis.PyQt.QtCore import QCoreApplication
 
+from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import ENV_VAR, ConnectionStore
 from arcgis_gp.provider.provider import GpProvider
 
@@ -35,6 +47,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+def dispose(widget: Any) -> None:
+    """Close and delete a dialog now: one left alive under the main window reacts to the
+    project's layers being removed when QGIS exits, and QGIS >= 3.44 aborts there."""
+    from qgis.PyQt.QtCore import QEvent
+
+    widget.close()
+    widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def new_store(environ: Mapping[str, str] | None = None) -> ConnectionStore:
@@ -145,3 +167,138 @@ def wait_for(job_url: str, status: str = "esriJobSucceeded", timeout: float = 60
 def jobs_of(gpserver: Any, task: str) -> int:
     """How many jobs of a task the server has been given."""
     return sum(1 for job in gpserver.jobs.all() if job.task.name == task)
+
+
+# ---------------------------------------------------------------- runs (feedback, layers)
+class RecordingFeedback(QgsProcessingFeedback):
+    """Keeps what the algorithm reported, with its severity."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[str, str]] = []
+        self.progress: list[float] = []
+        self.progressChanged.connect(self.progress.append)
+
+    def pushInfo(self, info: str) -> None:
+        """Record an informative line."""
+        self.lines.append(("info", info))
+        super().pushInfo(info)
+
+    def pushWarning(self, warning: str) -> None:
+        """Record a warning."""
+        self.lines.append(("warning", warning))
+        super().pushWarning(warning)
+
+    def reportError(self, error: str, fatalError: bool = False) -> None:
+        """Record an error."""
+        self.lines.append(("error", error))
+        super().reportError(error, fatalError)
+
+    def texts(self, kind: str | None = None) -> list[str]:
+        """The recorded lines (of one kind)."""
+        return [t for k, t in self.lines if kind is None or k == kind]
+
+
+def point_layer(points: list[tuple[float, float, str]], crs: str = "EPSG:4326"
+                ) -> QgsVectorLayer:
+    """A memory layer of named points."""
+    layer = QgsVectorLayer(f"Point?crs={crs}&field=Name:string(20)&field=Rank:integer",
+                           "points", "memory")
+    features = []
+    for rank, (x, y, name) in enumerate(points):
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes([name, rank])
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def run_in_task(alg_id: str, params: dict, feedback: QgsProcessingFeedback,
+                on_started: Callable[[], None] | None = None,
+                ) -> tuple[bool, dict, QgsProcessingAlgRunnerTask]:
+    """Run as the toolbox does: QgsProcessingAlgRunnerTask on the task manager."""
+    alg = QgsApplication.processingRegistry().createAlgorithmById(alg_id)
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
+    outcome: dict[str, Any] = {}
+    task.executed.connect(lambda ok, results: outcome.update(ok=ok, results=results))
+    QgsApplication.taskManager().addTask(task)
+    if on_started is not None:
+        on_started()
+    assert wait_until(lambda: "ok" in outcome, 120), "the task never finished"
+    return outcome["ok"], outcome["results"], task
+
+
+def job_id_from(feedback: RecordingFeedback) -> str:
+    """The job id the algorithm reported when it submitted the job."""
+    for text in feedback.texts("info"):
+        if text.startswith("Submitted job "):
+            return text.split()[2]
+    raise AssertionError(f"no job was submitted: {feedback.lines}")
+
+
+@contextmanager
+def serving_provider(cache_dir: Any, **urls: str) -> Iterator[GpProvider]:
+    """A provider with headless connections ``name=url``, registered while inside."""
+    provider = GpProvider(headless_store(**urls), DescriptionCache(cache_dir),
+                          fetch_missing=True)
+    with registered(provider):
+        yield provider
+
+
+def run(alg_id: str, params: dict, feedback: QgsProcessingFeedback | None = None) -> dict:
+    """processing.run on the main thread."""
+    import processing
+
+    return processing.run(alg_id, params, feedback=feedback or RecordingFeedback())
+
+
+# ---------------------------------------------------------------- algorithms from descriptions
+DESCRIBED_URL = "https://gis.example/arcgis/rest/services/Real/GPServer"
+
+
+def recorded_task(file_name: str, service_url: str = DESCRIBED_URL) -> Any:
+    """A task description of ../shared/fixtures/real-tasks by its file name, as recorded."""
+    from arcgis_gp.gp_client.model import TaskDescription
+    from tests.paths import REAL_TASKS
+
+    path = next((REAL_TASKS / "recorded").rglob(file_name))
+    return TaskDescription.from_json(json.loads(path.read_text(encoding="utf-8")),
+                                     url=f"{service_url}/{path.stem}")
+
+
+def algorithm_for(task: Any, service_url: str = DESCRIBED_URL,
+                  **service: Any) -> Any:
+    """An initialised GpTaskAlgorithm for a task description (building it needs no server).
+
+    ``service`` adds keys to the service description (``maximumRecords=5``).
+    """
+    from arcgis_gp.gp_client.model import ServiceDescription
+    from arcgis_gp.provider.algorithm import GpTaskAlgorithm, TaskSpec
+    from arcgis_gp.provider.connections import Connection
+
+    described = ServiceDescription.from_json(
+        {"currentVersion": 11.1, "executionType": task.execution_type
+         or "esriExecutionTypeAsynchronous", "tasks": [task.name], **service},
+        url=service_url).with_tasks((task,))
+    alg = GpTaskAlgorithm(TaskSpec(connection=Connection("local", service_url),
+                                   service=described, task=task, name=task.name.lower(),
+                                   group="g", group_id="g"))
+    alg.initAlgorithm()
+    return alg
+
+
+def wire_value(alg: Any, name: str, parameters: dict) -> Any:
+    """The wire value of one input, from parameters as a script gives them (no uploads)."""
+    from pathlib import Path
+
+    from arcgis_gp.provider.parameters import RunEnv, gp_type
+
+    env = RunEnv(algorithm=alg, parameters=alg.normalized_parameters(parameters),
+                 context=QgsProcessingContext(), feedback=QgsProcessingFeedback(), work_dir="",
+                 upload=lambda path: "", download=lambda url, folder: Path(folder))
+    p = alg.spec.task.parameter(name)
+    return gp_type(p.data_type).to_wire(p, env)

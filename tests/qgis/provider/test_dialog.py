@@ -18,6 +18,7 @@ from arcgis_gp.ui.connections_dialog import ConnectionEditDialog, ConnectionsDia
 from arcgis_gp.ui.gui_entry import GuiEntry
 from tests.paths import REPO_ROOT
 from tests.qgis.provider.helpers import (
+    dispose,
     headless_store,
     registered,
     run_connection_test,
@@ -201,7 +202,7 @@ def test_processing_dialog_shows_every_parameter(qgis_iface: Any,
     label = panel.wrappers["Output_Features"].wrappedLabel().text()
     assert label.startswith("Output Features") and "[optional]" not in label, label
     assert not dialog.grab().isNull()
-    dialog.close()
+    dispose(dialog)
 
 
 def test_processing_dialog_shows_the_help_as_paragraphs(qgis_iface: Any,
@@ -231,7 +232,7 @@ def test_processing_dialog_shows_the_help_as_paragraphs(qgis_iface: Any,
         assert shown[1:] == alg.shortHelpString().splitlines()
         assert not any("<" in line for line in shown)
         assert browser.grab().save(str(shots / shot))
-        dialog.close()
+        dispose(dialog)
 
 
 def test_batch_dialog_runs_rows_with_required_outputs(qgis_iface: Any,
@@ -281,7 +282,7 @@ def test_batch_dialog_runs_rows_with_required_outputs(qgis_iface: Any,
             assert ds is not None, path
             assert ds.GetLayer(0).GetFeatureCount() == layer.featureCount()
             ds = None
-        dialog.close()
+        dispose(dialog)
     finally:
         for layer in layers:
             QgsProject.instance().removeMapLayer(layer.id())

@@ -22,14 +22,11 @@ from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsFeature,
-    QgsGeometry,
-    QgsPointXY,
     QgsProcessing,
     QgsProcessingAlgRunnerTask,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeatureSourceDefinition,
-    QgsProcessingFeedback,
     QgsProcessingParameterDefinition,
     QgsProject,
     QgsVectorLayer,
@@ -37,44 +34,21 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, QElapsedTimer, Qt, QTime, QTimer
 
 from arcgis_gp.provider import styling
-from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.provider import GpProvider
 
-from .helpers import headless_store, registered
+from .helpers import (
+    RecordingFeedback,
+    job_id_from,
+    point_layer,
+    run,
+    run_in_task,
+    serving_provider,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
 ASYNC = "arcgisgp:local_demo_analysis_"
 SYNC = "arcgisgp:local_demo_analysissync_"
-
-
-class RecordingFeedback(QgsProcessingFeedback):
-    """Keeps what the algorithm reported, with its severity."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[tuple[str, str]] = []
-        self.progress: list[float] = []
-        self.progressChanged.connect(self.progress.append)
-
-    def pushInfo(self, info: str) -> None:
-        """Record an informative line."""
-        self.lines.append(("info", info))
-        super().pushInfo(info)
-
-    def pushWarning(self, warning: str) -> None:
-        """Record a warning."""
-        self.lines.append(("warning", warning))
-        super().pushWarning(warning)
-
-    def reportError(self, error: str, fatalError: bool = False) -> None:
-        """Record an error."""
-        self.lines.append(("error", error))
-        super().reportError(error, fatalError)
-
-    def texts(self, kind: str | None = None) -> list[str]:
-        """The recorded lines (of one kind)."""
-        return [t for k, t in self.lines if kind is None or k == kind]
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
@@ -92,60 +66,10 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
 def provider(qgis_processing: Any, gpserver_url: str,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
     """The provider, registered, with a connection 'local' to the reference server."""
-    store = headless_store(local=gpserver_url + "/arcgis/rest/services",
-                           portal=gpserver_url + "/portal/sharing/rest")
-    provider = GpProvider(store, DescriptionCache(tmp_path_factory.mktemp("cache")),
-                          fetch_missing=True)
-    with registered(provider):
+    with serving_provider(tmp_path_factory.mktemp("cache"),
+                          local=gpserver_url + "/arcgis/rest/services",
+                          portal=gpserver_url + "/portal/sharing/rest") as provider:
         yield provider
-
-
-def run(alg_id: str, params: dict, feedback: QgsProcessingFeedback | None = None) -> dict:
-    """processing.run on the main thread."""
-    import processing
-
-    return processing.run(alg_id, params, feedback=feedback or RecordingFeedback())
-
-
-def run_in_task(alg_id: str, params: dict, feedback: QgsProcessingFeedback,
-                on_started: Callable[[], None] | None = None,
-                ) -> tuple[bool, dict, QgsProcessingAlgRunnerTask]:
-    """Run as the toolbox does: QgsProcessingAlgRunnerTask on the task manager."""
-    alg = QgsApplication.processingRegistry().createAlgorithmById(alg_id)
-    context = QgsProcessingContext()
-    context.setProject(QgsProject.instance())
-    task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
-    outcome: dict[str, Any] = {}
-    task.executed.connect(lambda ok, results: outcome.update(ok=ok, results=results))
-    QgsApplication.taskManager().addTask(task)
-    if on_started is not None:
-        on_started()
-    assert wait_until(lambda: "ok" in outcome, 120), "the task never finished"
-    return outcome["ok"], outcome["results"], task
-
-
-def point_layer(points: list[tuple[float, float, str]], crs: str = "EPSG:4326"
-                ) -> QgsVectorLayer:
-    """A memory layer of named points."""
-    layer = QgsVectorLayer(f"Point?crs={crs}&field=Name:string(20)&field=Rank:integer",
-                           "points", "memory")
-    features = []
-    for rank, (x, y, name) in enumerate(points):
-        feature = QgsFeature(layer.fields())
-        feature.setAttributes([name, rank])
-        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
-    QgsProject.instance().addMapLayer(layer)
-    return layer
-
-
-def job_id_from(feedback: RecordingFeedback) -> str:
-    """The job id the algorithm reported when it submitted the job."""
-    for text in feedback.texts("info"):
-        if text.startswith("Submitted job "):
-            return text.split()[2]
-    raise AssertionError(f"no job was submitted: {feedback.lines}")
 
 
 # ---------------------------------------------------------------- messages, progress, failure

@@ -20,9 +20,9 @@ import pytest
 from qgis.core import QgsNetworkAccessManager, QgsNetworkRequestParameters
 from qgis.PyQt.QtCore import QCoreApplication
 
-from arcgis_gp.gp_client._util import origin_of
 from arcgis_gp.gp_client.errors import NetworkError
-from arcgis_gp.gp_client.transport import RequestsTransport, Response, Transport
+from arcgis_gp.gp_client.transport import Response, Transport
+from arcgis_gp.gp_client.urls import origin_of
 from arcgis_gp.provider.qgis_transport import QgisTransport, site
 from tests.qgis.provider.helpers import authcfg, demo_token
 
@@ -32,14 +32,6 @@ SERVICES = "/arcgis/rest/services"
 DEMO = "/arcgis/rest/services/Demo/Analysis/GPServer"
 SECURE = "/arcgis/rest/services/Secure/Analysis/GPServer"
 TOKENS = "/arcgis/tokens/generateToken"
-
-
-@pytest.fixture(params=["requests", "qgis"])
-def transport(request: pytest.FixtureRequest) -> Transport:
-    """Each transport in turn."""
-    if request.param == "requests":
-        return RequestsTransport()
-    return QgisTransport()
 
 
 @pytest.fixture()
