@@ -131,7 +131,8 @@ def run(alg_id: str, params: dict) -> dict:
     return processing.run(alg_id, params)
 
 
-def test_a_submitted_job_is_recorded_with_its_end(jobs_provider: GpProvider, gpserver: Any) -> None:
+def test_a_submitted_job_is_recorded_with_its_end(served_provider: GpProvider,
+                                                  gpserver: Any) -> None:
     result = run(ASYNC + "sleep", {"Seconds": 0.3})
     assert result["Slept"] == pytest.approx(0.3)
     mine = [r for r in JobStore().all() if r.task_url.endswith("/Demo/Analysis/GPServer/Sleep")
@@ -146,7 +147,7 @@ def test_a_submitted_job_is_recorded_with_its_end(jobs_provider: GpProvider, gps
     assert gpserver.jobs.get(latest.job_id) is not None
 
 
-def test_attach_waits_for_the_job_and_submits_nothing(jobs_provider: GpProvider,
+def test_attach_waits_for_the_job_and_submits_nothing(served_provider: GpProvider,
                                                       gpserver: Any) -> None:
     job_url = submit(gpserver.url, "Sleep", Seconds=1.5)
     before = jobs_of(gpserver, "Sleep")
@@ -158,7 +159,7 @@ def test_attach_waits_for_the_job_and_submits_nothing(jobs_provider: GpProvider,
     assert stored is not None and stored.status == "esriJobSucceeded"
 
 
-def test_attach_needs_none_of_the_required_inputs(jobs_provider: GpProvider, gpserver: Any,
+def test_attach_needs_none_of_the_required_inputs(served_provider: GpProvider, gpserver: Any,
                                                   tmp_path: Path) -> None:
     job_url = submit(gpserver.url, "BufferFeatures", Input_Features=POINTS,
                      Distance={"distance": 1000, "units": "esriMeters"})
@@ -182,7 +183,7 @@ def test_attach_needs_none_of_the_required_inputs(jobs_provider: GpProvider, gps
     assert jobs_of(gpserver, "BufferFeatures") == before
 
 
-def test_attach_to_a_job_of_another_task_is_refused(jobs_provider: GpProvider,
+def test_attach_to_a_job_of_another_task_is_refused(served_provider: GpProvider,
                                                     gpserver: Any) -> None:
     job_url = submit(gpserver.url, "Sleep", Seconds=0.1)
     job_id = job_url.rsplit("/", 1)[1]
@@ -196,7 +197,7 @@ def test_attach_to_a_job_of_another_task_is_refused(jobs_provider: GpProvider,
     assert f"Job {job_id} is unknown to the server" in str(caught.value)
 
 
-def test_attach_to_an_unknown_or_deleted_job_says_so(jobs_provider: GpProvider,
+def test_attach_to_an_unknown_or_deleted_job_says_so(served_provider: GpProvider,
                                                      gpserver: Any) -> None:
     with pytest.raises(QgsProcessingException) as caught:
         run(ASYNC + "sleep", {ATTACH_JOB: "jnosuchjob0"})
@@ -213,7 +214,7 @@ def test_attach_to_an_unknown_or_deleted_job_says_so(jobs_provider: GpProvider,
     assert "'not a job!' is neither a job id nor a job URL of task Sleep" in str(caught.value)
 
 
-def test_synchronous_tasks_have_no_attach_parameter(jobs_provider: GpProvider) -> None:
+def test_synchronous_tasks_have_no_attach_parameter(served_provider: GpProvider) -> None:
     from qgis.core import QgsApplication
 
     registry = QgsApplication.processingRegistry()

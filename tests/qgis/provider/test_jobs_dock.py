@@ -31,9 +31,9 @@ pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture()
-def panel(jobs_provider: GpProvider, tmp_path: Path) -> Iterator[JobsPanel]:
+def panel(served_provider: GpProvider, tmp_path: Path) -> Iterator[JobsPanel]:
     """A started panel over a store of its own; stopped afterwards."""
-    panel = JobsPanel(JobStore(tmp_path / "jobs.json"), jobs_provider.store)
+    panel = JobsPanel(JobStore(tmp_path / "jobs.json"), served_provider.store)
     panel.resize(900, 400)
     panel.show()
     panel.start()
@@ -139,8 +139,9 @@ def test_a_job_recorded_by_another_process_shows_up(panel: JobsPanel, gpserver: 
     assert wait_until(lambda: row(panel, job_url).get("status") == "Succeeded", 30)
 
 
-def test_gui_entry_docks_the_panel_and_stops_it(qgis_iface: Any, jobs_provider: GpProvider) -> None:
-    entry = GuiEntry(qgis_iface, jobs_provider, refresh_on_start=False)
+def test_gui_entry_docks_the_panel_and_stops_it(qgis_iface: Any,
+                                                served_provider: GpProvider) -> None:
+    entry = GuiEntry(qgis_iface, served_provider, refresh_on_start=False)
     entry.add_to_gui()
     try:
         dock = entry.jobs_dock
