@@ -347,10 +347,12 @@ class _Wait:
                     feedback.canceled.disconnect(reply.abort)
                 except (TypeError, RuntimeError):
                     pass
-        try:
-            return self._outcome()
-        finally:
-            reply.deleteLater()
+        # The reply is left to its network manager, which deletes it with the thread's
+        # manager at the thread's end. deleteLater() here made a later request's event
+        # loop free it while PyQt still mapped its address: the next reply Qt allocated
+        # there came back as "wrapped C/C++ object ... has been deleted" (about one
+        # connection test in four in a QgsTask; checked on QGIS 3.22).
+        return self._outcome()
 
     def _outcome(self) -> Response:
         reply = self.reply

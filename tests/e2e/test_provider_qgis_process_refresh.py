@@ -64,7 +64,7 @@ def test_refresh_reports_each_connection_and_fails_when_one_fails(fresh: QgisPro
     output = done.stdout + done.stderr
     assert done.returncode != 0
     assert "1 of 2 connections could not be refreshed" in output
-    assert "down: failed: Could not reach" in output
+    assert "down: failed: Could not connect to http://127.0.0.1:" in output
     assert "local: " in output and " tasks in " in output
     assert cache_file(fresh).is_file()  # the good one was refreshed all the same
 
