@@ -106,6 +106,9 @@ class QgisTransport:
         deadline: Optional[float] = None,
     ) -> Response:
         """Send one request through QGIS and return the answer."""
+        if self.feedback is not None and self.feedback.isCanceled():
+            # QgsBlockingNetworkRequest only hears a cancel that comes while it waits
+            raise NetworkError(f"The request to {url} was cancelled.", url=url)
         method = method.upper()
         if method not in ("GET", "POST", "PUT", "HEAD", "DELETE"):
             raise ValueError(f"Unsupported HTTP method {method!r}.")
