@@ -30,7 +30,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, Optional
 
-from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsFeedback
+from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsFeedback, QgsNetworkAccessManager
 from qgis.PyQt.QtCore import (
     QCoreApplication,
     QMetaObject,
@@ -78,9 +78,18 @@ def make_client(
     *,
     auth_origins: Optional[Iterable[str]] = None,
     feedback: Optional[QgsFeedback] = None,
-    timeout: float = 60.0,
+    timeout: Optional[float] = None,
 ) -> GPClient:
-    """Return a GPClient for the connection, talking through QGIS's network stack."""
+    """Return a GPClient for the connection, talking through QGIS's network stack.
+
+    ``timeout`` (each silence of a request) defaults to QGIS's network timeout (Settings >
+    Options > Network); a synchronous execute gets the connection's ``execute_timeout``
+    instead, and a job's wait the connection's ``patience`` through an outage.
+    """
+    if timeout is None:
+        timeout = QgsNetworkAccessManager.timeout() / 1000 or 60.0
+    options = {"timeout": timeout, "execute_timeout": connection.execute_timeout or None,
+               "patience": connection.patience or None}
     origins = {connection.url, *(auth_origins or ())}
     headers = {"Referer": connection.referer} if connection.referer else None
     if connection.authcfg:
@@ -95,19 +104,19 @@ def make_client(
                     f"{missing}; edit it in Settings > Options > Authentication.")
             transport = QgisTransport(feedback=feedback, headers=headers)
             auth = UserPasswordAuth(username, password, referer=connection.referer or None)
-            return GPClient(transport=transport, auth=auth, timeout=timeout)
+            return GPClient(transport=transport, auth=auth, **options)
         if config.method() == OAUTH2:
             auth = PortalTokenAuth(oauth2_portal(config), QgisOAuth2Token(config),
                                    referer=connection.referer or None,
                                    label=describe(config))
             return GPClient(transport=QgisTransport(feedback=feedback, headers=headers),
-                            auth=auth, timeout=timeout)
+                            auth=auth, **options)
         transport = QgisTransport(connection.authcfg, auth_origins=origins,
                                   auth_sites=[site(connection.url)], feedback=feedback,
                                   headers=headers)
-        return GPClient(transport=transport, auth=NoAuth(), timeout=timeout)
+        return GPClient(transport=transport, auth=NoAuth(), **options)
     return GPClient(transport=QgisTransport(feedback=feedback, headers=headers), auth=NoAuth(),
-                    timeout=timeout)
+                    **options)
 
 
 def describe(config: QgsAuthMethodConfig) -> str:

@@ -5,7 +5,7 @@
 set -uo pipefail
 name=$1
 out=build/matrix/$name
-export VENV=/opt/arcgis-gp-venv QT_QPA_PLATFORM=offscreen
+export VENV=/opt/arcgis-gp-venv QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=1
 mkdir -p "$out"
 make -s VENV=$VENV setup >"$out/setup.log" 2>&1 || { echo "== $name: make setup failed"; tail -20 "$out/setup.log"; exit 1; }
 $VENV/bin/python -c 'import sys; from qgis.core import Qgis; print(Qgis.QGIS_VERSION, sys.version.split()[0])' >"$out/versions" 2>/dev/null

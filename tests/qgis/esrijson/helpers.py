@@ -7,6 +7,7 @@ this folder are not affected.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,13 @@ NESTED = [
     square(2, 2, 1),             # island inside the first hole
     square(20, 0, 5),            # separate polygon
 ]
+
+
+def qgis_wkt(compact: str) -> str:
+    """The WKT this QGIS writes for ``compact`` ("PointZ (1 2 3)"): QGIS 3.22 writes it as
+    given, QGIS >= 3.40 puts a space before the Z/M/ZM ("Point Z (1 2 3)", the ISO form)."""
+    from qgis.core import Qgis
+
+    if Qgis.QGIS_VERSION_INT < 34000:
+        return compact
+    return re.sub(r"\b([A-Z][A-Za-z]*?)(ZM|Z|M) \(", r"\1 \2 (", compact)

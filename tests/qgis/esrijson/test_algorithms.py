@@ -31,7 +31,7 @@ from arcgis_gp.provider.esrijson_algorithms import (
     EsriJsonToLayerAlgorithm,
     LayerToEsriJsonAlgorithm,
 )
-from tests.qgis.esrijson.helpers import REPO_ROOT, recorded, vertices
+from tests.qgis.esrijson.helpers import REPO_ROOT, qgis_wkt, recorded, vertices
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -173,7 +173,7 @@ def test_run_method_directly(tmp_path: Path, qgis_processing: Any) -> None:
                                  "OUTPUT": str(out)}, context, QgsProcessingFeedback())
     assert ok and results["FEATURE_COUNT"] == 1
     (feature,) = _gpkg_features(out)
-    assert feature.geometry().asWkt() == "PointZ (2 49 1)"
+    assert feature.geometry().asWkt() == qgis_wkt("PointZ (2 49 1)")
 
 
 # -- qgis_process in a throwaway profile ------------------------------------------------------

@@ -59,6 +59,18 @@ def dispose(widget: Any) -> None:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
+def real_layer_tree_view(iface: Any, monkeypatch: Any) -> Any:
+    """Give pytest-qgis's iface a real layer tree view (its own is a mock): QGIS >= 3.44 hands
+    iface.layerTreeView() to C++ when Processing loads result layers."""
+    from qgis.core import QgsLayerTreeModel, QgsProject
+    from qgis.gui import QgsLayerTreeView
+
+    view = QgsLayerTreeView()
+    view.setModel(QgsLayerTreeModel(QgsProject.instance().layerTreeRoot(), view))
+    monkeypatch.setattr(iface, "layerTreeView", lambda: view, raising=False)
+    return view
+
+
 def new_store(environ: Mapping[str, str] | None = None) -> ConnectionStore:
     """A connection store under a settings key of its own (no headless connections unless
     ``environ`` gives some)."""

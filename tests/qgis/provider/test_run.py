@@ -40,6 +40,7 @@ from .helpers import (
     RecordingFeedback,
     job_id_from,
     point_layer,
+    real_layer_tree_view,
     run,
     run_in_task,
     serving_provider,
@@ -397,9 +398,12 @@ def test_portal_analysis_service(provider: GpProvider, hosted: bool) -> None:
 
 
 @pytest.mark.parametrize("how", ["runAndLoadResults", "task"])
-def test_result_layers_get_the_servers_style(provider: GpProvider, how: str) -> None:
+def test_result_layers_get_the_servers_style(provider: GpProvider, how: str, qgis_iface: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A feature collection's drawingInfo styles the loaded layer (the esrijson styler)."""
     import processing
+
+    real_layer_tree_view(qgis_iface, monkeypatch)
 
     params = {"inputLayer": point_layer(CITIES[:2]), "distances": "1", "units": 1,
               "bufferLayer": "TEMPORARY_OUTPUT"}
@@ -424,7 +428,8 @@ def test_result_layers_get_the_servers_style(provider: GpProvider, how: str) -> 
         QgsApplication.taskManager().addTask(task)
         assert wait_until(lambda: "ok" in outcome, 120), "the task never finished"
         assert outcome["ok"], feedback.texts()
-        handleAlgorithmResults(alg, context, feedback, True, params)
+        # by keyword: QGIS >= 3.40 dropped the showResults argument that came before it
+        handleAlgorithmResults(alg, context, feedback, parameters=params)
     added = [QgsProject.instance().mapLayer(i) for i in
              set(QgsProject.instance().mapLayers()) - before]
     buffers = [layer for layer in added if layer.name() == "Buffer Layer"]
