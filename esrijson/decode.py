@@ -183,9 +183,6 @@ class _UnreadableGeometryError(Exception):
 def _check_xy(flat: array, dim: int) -> None:
     """Raise :class:`_UnreadableGeometryError` when an x or y is NaN or infinite (NaN Z and M are
     values Esri allows: null ordinates)."""
-    total = sum(flat)
-    if total - total == 0.0:  # every value finite: the common case, one pass in C
-        return
     if not (all(map(math.isfinite, flat[0::dim])) and all(map(math.isfinite, flat[1::dim]))):
         raise _UnreadableGeometryError(NOT_FINITE)
 
@@ -254,7 +251,8 @@ class GeometryDecoder:
         except _UnreadableGeometryError as exc:
             self._warn(str(exc))
             return None
-        except (TypeError, ValueError, IndexError, KeyError, RecursionError) as exc:
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError,
+                RecursionError) as exc:
             self._warn(f"A geometry could not be read ({exc.__class__.__name__}: {exc}); "
                        "the feature was kept without geometry")
             return None
@@ -328,14 +326,16 @@ class GeometryDecoder:
             flat = list(chain.from_iterable(coords))
             if len(flat) == n * out_dim:
                 try:
-                    values = array("d", flat)
+                    total = sum(flat)  # on the list: no float objects made, unlike the array
                 except TypeError:
                     pass  # null or string ordinates: the careful path below
                 else:
-                    _check_xy(values, out_dim)
+                    values = array("d", flat)
+                    if total - total != 0.0:  # a NaN or infinity somewhere (or an overflow)
+                        _check_xy(values, out_dim)
                     return values
         values = self._coords_slow(coords, layout)
-        _check_xy(values, out_dim)
+        _check_xy(values, out_dim)  # the careful path: null ordinates are NaN there
         return values
 
     def _same_meaning(self, layout: tuple[bool, bool]) -> bool:
@@ -408,7 +408,7 @@ class GeometryDecoder:
         layout = self._layout(g)
         flats = [self._coords(path, layout) for path in paths]
         dim = self.out_dim
-        if any(len(flat) < 2 * dim for flat in flats):
+        if min(map(len, flats)) < 2 * dim:
             self._warn(ONE_POINT_PATH)
         parts = [self._mline_code, _pack_i(len(flats))]
         line_code = self._line_code
@@ -449,12 +449,15 @@ class GeometryDecoder:
         layout = self._layout(g)
         dim = self.out_dim
         flats = []
+        shortest = 4 * dim
         for ring in rings:
             flat = self._coords(ring, layout)
             if flat[0] != flat[-dim] or flat[1] != flat[-dim + 1]:
                 flat.extend(flat[:dim])  # Esri rings are closed; close the ones that are not
             flats.append(flat)
-        if any(len(flat) < 4 * dim for flat in flats):
+            if len(flat) < shortest:
+                shortest = 0
+        if not shortest:
             self._warn(SHORT_RING)
         if len(flats) == 1:
             flat = flats[0]

@@ -43,10 +43,13 @@ SKIPPED_TYPES = frozenset({"esriFieldTypeBlob", "esriFieldTypeRaster", "esriFiel
 # -- reading ----------------------------------------------------------------------------
 
 
+_UTC = Qt.TimeSpec.UTC  # looked up once: ms_to_datetime runs for every date value
+
+
 def ms_to_datetime(value: Any) -> Any:
     """Convert Esri date milliseconds (UTC, negative before 1970) to a UTC QDateTime."""
     if type(value) is int:  # the common case first
-        return QDateTime.fromMSecsSinceEpoch(value, Qt.TimeSpec.UTC)
+        return QDateTime.fromMSecsSinceEpoch(value, _UTC)
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):

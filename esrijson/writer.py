@@ -14,11 +14,11 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterator
-from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any
 
 from qgis.core import (
+    QgsFeature,
     QgsFeatureRequest,
     QgsFeatureSource,
     QgsFeedback,
@@ -385,14 +385,24 @@ def write_feature_set_file(
             return '{"attributes":' + encode_attrs(dict(zip(names, _finite(values))))
 
     count = 0
+    # one QgsFeature filled in turn by nextFeature(): no new feature and wrapper per feature
+    feature = QgsFeature()
+    next_feature = features.nextFeature
     chunk = BATCH - 1  # the first cancel check comes after feature 999, as for a generator
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write(head)
-        while True:
+        more = True
+        while more:
             batch: list[str] = []
             extend = batch.extend
             number = count
-            for number, feature in enumerate(islice(features, chunk), count + 1):
+            end = count + chunk
+            chunk = BATCH
+            while number < end:
+                if not next_feature(feature):
+                    more = False
+                    break
+                number += 1
                 attrs = None
                 if fast_attributes is not None:
                     values = feature.attributes()
@@ -417,11 +427,8 @@ def write_feature_set_file(
                 if not count:
                     batch[0] = ""  # no comma before the first feature
                 out.write("".join(batch))
-            done, count = number - count, number
-            if done < chunk:
-                break
-            chunk = BATCH
-            if feedback is not None:
+            count = number
+            if more and feedback is not None:
                 if feedback.isCanceled():
                     break
                 if step:

@@ -24,6 +24,7 @@ SECRET_KEYS = frozenset(
         "access_token",
         "refresh_token",
         "client_secret",
+        "code_verifier",
         "x-esri-authorization",
         "authorization",
     }

@@ -53,12 +53,16 @@ class GPClient:
 
     def __init__(self, *, transport: Optional[Transport] = None, auth: Optional[Auth] = None,
                  timeout: float = 60.0, retries: int = 3, backoff: float = 0.25,
-                 execute_timeout: Optional[float] = None) -> None:
+                 execute_timeout: Optional[float] = None,
+                 patience: Optional[float] = None) -> None:
         self.transport = transport if transport is not None else RequestsTransport()
         self.auth = auth if auth is not None else NoAuth()
         self.timeout = float(timeout)
         self.execute_timeout = float(execute_timeout) if execute_timeout else max(
             self.timeout, 600.0)
+        #: seconds a job's wait and result fetches keep trying through an outage (None:
+        #: gp_client.patience.PATIENCE); each Job takes it when it is made
+        self.patience = patience
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
         self._versions: dict[str, Optional[float]] = {}
@@ -100,11 +104,23 @@ class GPClient:
         else:
             data.setdefault("f", "json")
 
+        def once(signed: dict) -> dict:
+            sent_at = time.gmtime()
+            resp = self._send(method, url, params=params or None, data=data, files=files,
+                              headers={**(headers or {}), **signed}, timeout=timeout,
+                              retry=retry, deadline=deadline)
+            try:
+                return self._parse_json(resp, url)
+            except (NotJSONError, HTTPError) as exc:
+                if method == "GET" or retry or (isinstance(exc, HTTPError) and exc.status < 500):
+                    raise
+                # a gateway's error page or a garbled answer: the server may have acted on it
+                said = str(exc).replace(_status_hint(getattr(exc, "status", 0)), "")
+                exc.args = (f"{said} {_fate(method, url, None, sent_at)}",)
+                raise
+
         def attempt(signed: dict) -> dict:
-            return self._reread(retry, url, lambda: self._parse_json(self._send(
-                method, url, params=params or None, data=data, files=files,
-                headers={**(headers or {}), **signed}, timeout=timeout, retry=retry,
-                deadline=deadline), url))
+            return self._reread(retry, url, lambda: once(signed))
 
         return self._signed(method, url, attempt, authenticate=authenticate, files=files)
 

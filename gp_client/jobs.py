@@ -345,8 +345,10 @@ class Job:
 
     def __init__(self, client: GPClient, task_url: str, job_id: str, *,
                  return_z: bool = False, return_m: bool = False,
-                 patience: float = PATIENCE) -> None:
+                 patience: Optional[float] = None) -> None:
         self.client = client
+        if patience is None:
+            patience = getattr(client, "patience", None) or PATIENCE
         #: seconds wait() and the result fetches keep trying through an outage
         self.patience = float(patience)
         #: what wait() was given to ask whether to stop; result fetches ask it too

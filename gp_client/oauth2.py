@@ -150,3 +150,38 @@ class OAuth2Auth(SignedIn):
             f"{self.client_id!r} ({grant}): {text.rstrip('.')}. {what[0].upper()}{what[1:]}.",
             code=exc.code, server_message=exc.message, details=exc.details,
             url=self.portal + "/oauth2/token")
+
+
+class PortalTokenAuth(SignedIn):
+    """A portal token someone else holds and renews (QGIS's OAuth2 method, for one).
+
+    ``fetch()`` returns the current access token for the portal (it may sign in or refresh
+    first). The token goes to the portal as ``X-Esri-Authorization``, and servers
+    federated with the portal get server tokens made from it, as with :class:`OAuth2Auth`.
+    The holder's expiry is not known here: the token is asked for again every
+    ``recheck_seconds`` and after every 498, so that the holder can renew it.
+    """
+
+    def __init__(self, portal_url: str, fetch: Callable[[], str], *,
+                 referer: Optional[str] = None, recheck_seconds: float = 60.0,
+                 label: str = "") -> None:
+        super().__init__(referer)
+        self.portal = sharing_root(portal_url)
+        self._get = fetch
+        self.recheck_seconds = float(recheck_seconds)
+        self.label = label
+
+    def __repr__(self) -> str:
+        """Never shows a token."""
+        return f"PortalTokenAuth(portal={redact_url(self.portal)!r}, label={self.label!r})"
+
+    def _accepts(self, endpoint: str, scope: Optional[str]) -> bool:
+        return endpoint.rstrip("/").lower() == (self.portal + "/generateToken").lower()
+
+    def _fetch(self, tokens: TokenSource, endpoint: str) -> _Token:
+        value = self._get()
+        if not value:
+            raise AuthError(f"No token for the portal {redact_url(self.portal)}"
+                            f"{' from ' + self.label if self.label else ''}: sign in again.",
+                            url=self.portal)
+        return _Token.from_expiry(value, None, self.recheck_seconds)

@@ -28,6 +28,7 @@ from . import attach, notices
 from .clients import make_client
 from .connections import Connection, ConnectionStore
 from .explain import explain_error
+from .live_inputs import server_layer_input
 from .live_layers import add_hosted_layer, add_result_map_layer, live_outputs
 from .parameters import (
     MISSING,
@@ -241,7 +242,9 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                 if plan is not None and p.name == plan.param.name:
                     plan.read_input(env)
                     continue
-                value = gp_type(p.data_type).to_wire(p, env)
+                value = server_layer_input(p, env, connection, spec.task.url, options)
+                if value is None:
+                    value = gp_type(p.data_type).to_wire(p, env)
                 if value is not MISSING:
                     inputs[p.name] = value
                 if feedback.isCanceled():

@@ -4,7 +4,8 @@ A connection is a name, a URL (a services directory, a folder, one GPServer serv
 portal / ArcGIS Online), an optional QGIS authentication configuration id and an optional
 referer. Settings only ever hold the authcfg *id*: secrets stay in the QGIS authentication
 database. The environment variable ``ARCGIS_GP_CONNECTIONS`` (a JSON list of
-``{"name", "url", optional "authcfg", optional "referer"}``) adds connections for
+``{"name", "url", optional "authcfg", "referer", "execute_timeout", "patience"}``) adds
+connections for
 ``qgis_process`` and scripts; an entry there replaces a stored connection of the same name
 for that process.
 """
@@ -38,6 +39,11 @@ class Connection:
     authcfg: str = ""
     referer: str = ""
     source: str = SOURCE_SETTINGS
+    #: seconds a synchronous execute may take (0: gp_client's default, 600 s)
+    execute_timeout: float = 0.0
+    #: seconds a job's wait and result fetch keep trying while the server does not answer
+    #: (0: gp_client's default, 300 s)
+    patience: float = 0.0
 
     @property
     def key(self) -> str:
@@ -131,6 +137,8 @@ class ConnectionStore:
                     authcfg=_text(settings.value(f"{name}/authcfg", "")),
                     referer=_text(settings.value(f"{name}/referer", "")),
                     source=SOURCE_SETTINGS,
+                    execute_timeout=_seconds(settings.value(f"{name}/execute_timeout", 0)),
+                    patience=_seconds(settings.value(f"{name}/patience", 0)),
                 ))
         finally:
             settings.endGroup()
@@ -196,6 +204,11 @@ class ConnectionStore:
         settings.setValue(f"{base}/url", normalize_url(connection.url))
         settings.setValue(f"{base}/authcfg", connection.authcfg.strip())
         settings.setValue(f"{base}/referer", connection.referer.strip())
+        for key in ("execute_timeout", "patience"):
+            if getattr(connection, key):
+                settings.setValue(f"{base}/{key}", float(getattr(connection, key)))
+            else:
+                settings.remove(f"{base}/{key}")
         settings.sync()
 
     def remove(self, name: str) -> None:
@@ -214,4 +227,15 @@ def _from_env_entry(entry: object) -> Connection:
         authcfg=_text(entry.get("authcfg")).strip(),
         referer=_text(entry.get("referer")).strip(),
         source=SOURCE_ENVIRONMENT,
+        execute_timeout=_seconds(entry.get("execute_timeout")),
+        patience=_seconds(entry.get("patience")),
     ))
+
+
+def _seconds(value: object) -> float:
+    """A number of seconds from settings or JSON (0 for none or for what is not a number)."""
+    try:
+        seconds = float(value or 0)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return seconds if seconds > 0 and seconds != float("inf") else 0.0

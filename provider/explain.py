@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..gp_client.auth import is_referer_error
 from ..gp_client.discovery import SkippedService
 from ..gp_client.errors import AuthError, GPError
+from .clients import AuthConfigError, load_config
 from .connections import ENV_VAR, SOURCE_ENVIRONMENT, Connection
 from .naming import service_path
 
@@ -33,9 +35,27 @@ def auth_problem(err: AuthError, connection: Connection) -> str:
                    f"authentication configuration ({AUTHCFG_KINDS})")
         return f"{where}: this service needs a sign-in{said}: {fix}."
     return (f"{where}: the sign-in with the QGIS authentication configuration "
-            f"'{connection.authcfg}' was not accepted{said}. Check the user name and password "
-            "or the token it holds (Settings > Options > Authentication), or edit the "
+            f"'{connection.authcfg}' was not accepted{said}. {_advice(err, connection)} "
+            "(Settings > Options > Authentication), or edit the "
             f"connection '{connection.name}' to choose another configuration.")
+
+
+def _advice(err: AuthError, connection: Connection) -> str:
+    """What to check in the configuration, by its method."""
+    if is_referer_error(err):
+        return (f"The token is bound to another referer: set the connection's referer to the "
+                f"one it was made for (now {connection.referer or 'none'})")
+    try:
+        method = load_config(connection.authcfg, full=False).method()
+    except AuthConfigError:
+        method = ""
+    return {
+        "Basic": "Check the user name and password it holds",
+        "OAuth2": ("Sign in again (the connection dialog's Test button) and check its client "
+                   "id, client secret, token URL and redirect port"),
+        "EsriToken": ("Check the token or API key it holds: it may have expired, or not be "
+                      "scoped to this service"),
+    }.get(method, "Check the user name and password or the token it holds")
 
 
 def skipped_reason(skipped: SkippedService, connection: Connection) -> str:

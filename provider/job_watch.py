@@ -12,6 +12,9 @@ the next QGIS start resumes watching what the store says is still running.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -21,12 +24,14 @@ from qgis.core import QgsApplication, QgsFeedback, QgsTask
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from ..gp_client import jobs
-from ..gp_client.errors import GPError, JobDeletedError
+from ..gp_client.client import GPClient
+from ..gp_client.errors import GPError, ServerError
 from ..gp_client.urls import origin_of
-from .attach import UnknownJobError, attach, with_status
+from .attach import UnknownJobError, with_status
 from .clients import make_client
 from .connections import Connection, ConnectionStore
 from .explain import explain_error
+from .i18n import tr
 from .job_store import NOTE_GONE, NOTE_NO_CONNECTION, JobRecord, JobStore
 
 # A watcher polls a little less eagerly than a run waiting for its own job: both may
@@ -82,17 +87,23 @@ class JobRequestTask(QgsTask):
             answer.note = NOTE_NO_CONNECTION
             return answer
         try:
-            client = make_client(connection, auth_origins=[record.task_url],
-                                 feedback=self.feedback, timeout=REQUEST_TIMEOUT)
             if self.cancel_jobs:
+                # a short POST; not tied to the feedback (see _status)
+                client = make_client(connection, auth_origins=[record.task_url],
+                                     timeout=REQUEST_TIMEOUT)
                 answer.status = jobs.Job.from_url(client, record.job_url).cancel()
             else:
-                answer.status = attach(client, record.task_url, record.job_url).last_status
+                client = make_client(connection, auth_origins=[record.task_url],
+                                     feedback=self.feedback, timeout=REQUEST_TIMEOUT)
+                client.retries = 0  # the next round is the retry; a cancelled one ends at once
+                answer.status = _status(client, record)
         except GPError as err:
-            if isinstance(err, UnknownJobError):
+            code = getattr(err, "code", None) or getattr(err, "status", None)
+            if isinstance(err, ServerError) and code in (400, 404):
                 answer.note = NOTE_GONE
-            elif isinstance(err, JobDeletedError):
-                answer.status = jobs.JobStatus(record.job_id, jobs.DELETED)
+                err = UnknownJobError(f"Job {record.job_id} is unknown to the server at "
+                                      f"{record.job_url}: it has been deleted (servers remove "
+                                      "old jobs and their results).", job_id=record.job_id)
             answer.error = explain_error(err, connection)
         return answer
 
@@ -145,11 +156,11 @@ class JobWatcher(QObject):
         self._cancels = []
 
     def poll_now(self, job_url: Optional[str] = None) -> None:
-        """Make one job (or every job) due now, e.g. after it was added or cancelled."""
-        now = time.monotonic()
-        for key in ([job_url] if job_url else list(self._due)):
-            self._due[key] = now
-            self._first_seen[key] = now
+        """Start a round now: new records are due at once, ``job_url`` too (e.g. cancelled)."""
+        if job_url:
+            now = time.monotonic()
+            self._due[job_url] = now
+            self._first_seen[job_url] = now
         if not self._stopped and self._round is None:
             self._timer.start(0)
 
@@ -239,6 +250,21 @@ class JobWatcher(QObject):
         self._timer.start(max(0, int((wake - now) * 1000)))
 
 
+def _status(client: GPClient, record: JobRecord) -> jobs.JobStatus:
+    """Ask for a job's status through the streaming GET.
+
+    QgsBlockingNetworkRequest can miss a cancel that comes while it waits in a worker
+    thread (its abort() deletes the reply, whose finished signal then never comes), and the
+    task manager waits for every task when QGIS quits. The streaming GET aborts the reply
+    itself, which ends its event loop at once.
+    """
+    with tempfile.TemporaryDirectory(prefix="arcgisgp_watch_") as folder:
+        path = client.get_json_to_file(record.job_url, os.path.join(folder, "status.json"))
+        with open(path, encoding="utf-8") as handle:
+            body = json.load(handle)
+    return jobs.JobStatus.from_json(body, record.job_id)
+
+
 def _noted(record: JobRecord, note: str) -> JobRecord:
     ended = record.ended or (time.time() if note == NOTE_GONE else None)
     return replace(record, note=note, ended=ended, updated=time.time())
@@ -251,10 +277,11 @@ def _same_site(connection_url: str, task_url: str) -> bool:
 def describe(record: JobRecord) -> str:
     """Return a job's state as the dock shows it, in words."""
     if record.note == NOTE_GONE:
-        return "Gone from the server"
+        return tr("Gone from the server")
     if record.note == NOTE_NO_CONNECTION:
-        return "Connection removed"
-    return STATUS_WORDS.get(record.status, record.status.replace("esriJob", "") or "?")
+        return tr("Connection removed")
+    words = STATUS_WORDS.get(record.status)
+    return tr(words) if words else (record.status.replace("esriJob", "") or "?")
 
 
 STATUS_WORDS = {

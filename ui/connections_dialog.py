@@ -31,6 +31,7 @@ from ..provider.connections import (
 from ..provider.explain import skipped_text, tasks_summary
 from ..provider.naming import algorithm_id
 from ..provider.provider import RefreshTask
+from ..provider.signin import SignInCheck, sign_in_method
 
 _HERE = os.path.dirname(__file__)
 _LIST_FORM, _ = uic.loadUiType(os.path.join(_HERE, "connections_dialog.ui"))
@@ -158,8 +159,7 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
         if conn is None:
             self.detailsLabel.setText("No connection selected. Add one to get started.")
             return
-        auth = f"authentication configuration {conn.authcfg}" if conn.authcfg \
-            else "no authentication"
+        auth = sign_in_method(conn)
         origin = " (from ARCGIS_GP_CONNECTIONS)" if conn.source == SOURCE_ENVIRONMENT else ""
         self.detailsLabel.setText(f"{conn.url}\n{auth}{origin}")
         self._show_cached(conn)
@@ -281,9 +281,28 @@ class ConnectionsDialog(QDialog, _LIST_FORM):
                 text = f"Test succeeded: {tasks_summary(services)}."
                 skipped = skipped_text(task.skipped.get(conn.name, []), conn)
                 self.statusLabel.setText(f"{text} {skipped}" if skipped else text)
+                if conn.authcfg:
+                    self._check_sign_in(conn)
+                    return
         except RuntimeError:  # the dialog was closed meanwhile
             return
         self.test_finished.emit(self.statusLabel.text())
+
+    def _check_sign_in(self, conn: Connection) -> None:
+        """Ask, in the background, whom the connection signs in as; add it to the report."""
+        check = SignInCheck(conn)
+        self._sign_in_check = check  # kept until it reports
+
+        def report() -> None:
+            self._sign_in_check = None
+            try:
+                self.statusLabel.setText(f"{self.statusLabel.text()} {check.text}")
+            except RuntimeError:  # the dialog was closed meanwhile
+                return
+            self.test_finished.emit(self.statusLabel.text())
+
+        check.done.append(report)
+        QgsApplication.taskManager().addTask(check)
 
     def _fill_tree(self, conn: Connection, services) -> None:
         self.taskTree.clear()

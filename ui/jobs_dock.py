@@ -37,11 +37,12 @@ from qgis.PyQt.QtWidgets import (
 
 from ..provider.attach import ATTACH_JOB
 from ..provider.connections import ConnectionStore
+from ..provider.i18n import tr
 from ..provider.job_store import JobRecord, JobStore
 from ..provider.job_watch import JobWatcher, describe, elapsed_text
 
 _FORM, _ = uic.loadUiType(os.path.join(os.path.dirname(__file__), "jobs_dock.ui"))
-TITLE = "ArcGIS GP jobs"
+TITLE = tr("ArcGIS GP jobs")
 OBJECT_NAME = "ArcGisGpJobsDock"
 COLUMNS = ("task", "connection", "status", "progress", "elapsed", "submitted")
 PROGRESS_COLUMN = COLUMNS.index("progress")
@@ -161,11 +162,11 @@ class JobsPanel(QWidget, _FORM):
         if not running:
             return
         names = ", ".join(f"{r.task} ({r.job_id})" for r in running)
-        if not self.confirm(f"Cancel {names} on the server? Its results will be lost."):
+        if not self.confirm(tr("Cancel {} on the server? Its results will be lost.").format(names)):
             return
         for record in running:
             self.watcher.cancel_job(record)
-        self._say(f"Cancel requested for {names}.")
+        self._say(tr("Cancel requested for {}.").format(names))
 
     def load_selected(self) -> None:
         """Load the results of the selected succeeded job into the project."""
@@ -178,9 +179,10 @@ class JobsPanel(QWidget, _FORM):
         alg = QgsApplication.processingRegistry().createAlgorithmById(record.algorithm_id)
         if alg is None:
             self._loaded(record.job_url, False,
-                         f"The algorithm {record.algorithm_id} is not in the Processing "
-                         f"toolbox (was connection '{record.connection}' removed or renamed?). "
-                         "Add the connection again, or use the job URL in a script.")
+                         tr("The algorithm {} is not in the Processing toolbox (was "
+                            "connection '{}' removed or renamed?). Add the connection again, "
+                            "or use the job URL in a script.").format(record.algorithm_id,
+                                                                     record.connection))
             return None
         params: dict[str, Any] = {ATTACH_JOB: record.job_url}
         for definition in alg.destinationParameterDefinitions():
@@ -197,7 +199,7 @@ class JobsPanel(QWidget, _FORM):
         self._loads.append(entry)
         task.executed.connect(
             lambda ok, _results: self._load_done(entry, record, ok))
-        self._say(f"Loading the results of {record.task} ({record.job_id})…")
+        self._say(tr("Loading the results of {} ({})…").format(record.task, record.job_id))
         QgsApplication.taskManager().addTask(task)
         return task
 
@@ -206,7 +208,8 @@ class JobsPanel(QWidget, _FORM):
         urls = self.selected_urls()
         if urls:
             QGuiApplication.clipboard().setText("\n".join(urls))
-            self._say("Job URL copied." if len(urls) == 1 else f"{len(urls)} job URLs copied.")
+            self._say(tr("Job URL copied.") if len(urls) == 1
+                      else tr("{} job URLs copied.").format(len(urls)))
 
     def remove_selected(self) -> None:
         """Forget the selected jobs (the server is not asked anything)."""
@@ -221,14 +224,15 @@ class JobsPanel(QWidget, _FORM):
             self._loads.remove(entry)
         if not ok:
             self._loaded(record.job_url, False,
-                         f"Could not load the results of {record.task} ({record.job_id}): "
-                         f"{_last_error(feedback) or 'see the Processing log'}")
+                         tr("Could not load the results of {} ({}): {}").format(
+                             record.task, record.job_id,
+                             _last_error(feedback) or tr("see the Processing log")))
             return
         from processing.gui.Postprocessing import handleAlgorithmResults
 
         handleAlgorithmResults(alg, context, feedback=feedback, parameters=params)
         self._loaded(record.job_url, True,
-                     f"Loaded the results of {record.task} ({record.job_id}).")
+                     tr("Loaded the results of {} ({}).").format(record.task, record.job_id))
 
     def _loaded(self, job_url: str, ok: bool, message: str) -> None:
         self._say(message)

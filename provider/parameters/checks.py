@@ -3,7 +3,8 @@
 Called from the algorithm's checkParameterValues, so the dialog, batch runs, models,
 processing.run and qgis_process all refuse the same inputs, in QGIS's terms, before a
 request reaches the server: a required input left empty, a layer of a geometry type the
-task's filter does not take, a number outside its range, and an input with more features
+task's filter does not take, a number outside its range, a file of a type its filter does
+not list, value table cells that do not fit their columns, and an input with more features
 than the service returns in one result when the task gives one result per input feature.
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import PurePath
 from typing import Any
+from urllib.parse import urlsplit
 
 from qgis.core import (
     QgsProcessingAlgorithm,
@@ -25,7 +28,7 @@ from ...gp_client.model import ParameterDescription, ServiceDescription, TaskDes
 from ...gp_client.values import member_type
 from ..run_options import SPLIT, feature_inputs
 from .choices import choices
-from .filters import TABLE, accepted_kinds, kinds_text, layer_kind, number_range
+from .filters import TABLE, accepted_kinds, extensions, kinds_text, layer_kind, number_range
 from .helptext import display_name
 from .tables import column_label, table_rows
 
@@ -83,6 +86,23 @@ def wrong_geometry(alg: QgsProcessingAlgorithm, p: ParameterDescription, paramet
         problem = layer_problem(p, name, wkb_type)
         if problem:
             return problem
+    return ""
+
+
+def wrong_file_type(p: ParameterDescription, parameters: dict) -> str:
+    """Return why a local file does not have an extension the task's file filter lists."""
+    allowed = extensions(p)
+    value = parameters.get(p.name)
+    if not allowed or _empty(value):
+        return ""
+    paths = value if isinstance(value, (list, tuple)) else str(value).split(";")
+    for path in paths:
+        url = urlsplit(str(path))
+        name = PurePath(url.path if url.scheme in ("http", "https") else str(path)).name
+        if PurePath(name).suffix.lower().lstrip(".") not in allowed:
+            wanted = ", ".join("." + e for e in allowed)
+            return (f"{display_name(p)} ({p.name}): the service takes {wanted} files, and "
+                    f"'{name}' is not one. Nothing was sent to the server.")
     return ""
 
 
@@ -218,6 +238,7 @@ def first_problem(alg: QgsProcessingAlgorithm, task: TaskDescription,
         problem = (missing_required(alg, p, parameters)
                    or wrong_geometry(alg, p, parameters, context)
                    or out_of_range(p, parameters)
+                   or wrong_file_type(p, parameters)
                    or table_problem(p, parameters))
         if problem:
             return problem

@@ -43,7 +43,8 @@ class FileType(GpType):
                 "as is.")
         allowed = extensions(p)
         if allowed:
-            patterns = " ".join(f"*.{e}" for e in allowed)
+            # both cases: QGIS's file check and Linux file dialogs match case-sensitively
+            patterns = " ".join(f"*.{e} *.{e.upper()}" for e in allowed)
             definition.setFileFilter(f"Files the service takes ({patterns})")
             note += f" The service takes {', '.join('.' + e for e in allowed)} files."
         return [finish(definition, p, note)]

@@ -145,6 +145,11 @@ class Tokens:
                 "operation.", ["The API key is not scoped to this service."])
         return token
 
+    def issued(self) -> list[str]:
+        """Every token issued so far (for tests that no secret leaks)."""
+        with self._lock:
+            return [t.value for t in self._tokens.values() if t.kind != "apikey"]
+
     def expire_all(self) -> None:
         """Make every issued token expired (for tests of refresh-and-retry); keys stay."""
         with self._lock:

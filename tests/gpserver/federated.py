@@ -92,3 +92,24 @@ class FederatedServer(ServerUrls):
             httpd.server_close()
         if self._thread is not None:
             self._thread.join(5)
+
+
+class Organisation:
+    """An ArcGIS organisation on loopback: the reference portal and server (``server``) and
+    a server federated with the portal on its own port (``federated``)."""
+
+    def __init__(self, token_lifetime: float | None = None) -> None:
+        from .server import GPServer
+
+        self.server = GPServer(port=0, token_lifetime=token_lifetime).start()
+        self.federated = FederatedServer(self.server).start()
+
+    @property
+    def portal(self) -> str:
+        """The portal's sharing root."""
+        return self.server.portal_url
+
+    def stop(self) -> None:
+        """Stop both servers."""
+        self.federated.stop()
+        self.server.stop()

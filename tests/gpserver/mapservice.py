@@ -2,8 +2,8 @@
 
 A GP service with a ``resultMapServerName`` draws each job's feature results in a map
 service of the job. Answered here: the service (``f=json``), its layers (``/<id>``), the
-legend, and ``export`` (an image drawn by QGIS, or ``f=json`` with its href), which is what
-QGIS's ArcGIS map server provider asks for.
+legend, and ``export`` (an image of the results, or ``f=json`` with its href), which is
+what QGIS's ArcGIS map server provider asks for.
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from qgis.core import (
-    QgsMapRendererCustomPainterJob,
-    QgsMapSettings,
-    QgsRectangle,
-    QgsSingleSymbolRenderer,
-    QgsSymbol,
-    QgsVectorLayer,
+from qgis.core import QgsGeometry, QgsRectangle, QgsWkbTypes
+from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice, QPointF, Qt
+from qgis.PyQt.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+    QTransform,
 )
-from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
-from qgis.PyQt.QtGui import QColor, QImage, QPainter
 
 from . import esri
 from .catalog import CURRENT_VERSION
@@ -138,9 +140,8 @@ def export(gp: Any, req: Request, svc: str, job: str) -> Response:
                          "extent": {"xmin": bbox[0], "ymin": bbox[1], "xmax": bbox[2],
                                     "ymax": bbox[3]}, "scale": 0})
     shown = _shown(req.get("layers"), len(layers))
-    qlayers = [_styled(esri.layer_from_feature_set(fs)) for i, (_n, fs) in enumerate(layers)
-               if i in shown]
-    return Response(raw=_render(qlayers, rect, size), content_type="image/png")
+    drawn = [fs for i, (_name, fs) in enumerate(layers) if i in shown]
+    return Response(raw=_render(drawn, rect, size), content_type="image/png")
 
 
 def _shown(spec: str | None, count: int) -> set[int]:
@@ -156,28 +157,55 @@ def _shown(spec: str | None, count: int) -> set[int]:
     return every
 
 
-def _styled(layer: QgsVectorLayer) -> QgsVectorLayer:
-    symbol = QgsSymbol.defaultSymbol(layer.geometryType())
-    symbol.setColor(RESULT_COLOR)
-    layer.setRenderer(QgsSingleSymbolRenderer(symbol))
-    return layer
+def _render(feature_sets: list[dict], rect: QgsRectangle, size: list[int]) -> bytes:
+    """Draw the features into a transparent PNG: QGIS geometries, Qt's painter.
 
-
-def _render(layers: list[QgsVectorLayer], rect: QgsRectangle, size: list[int]) -> bytes:
-    """Draw the layers with QGIS into a transparent PNG."""
-    image = QImage(size[0], size[1], QImage.Format.Format_ARGB32)
+    Not QGIS's map renderer: its synchronous rendering belongs to the main thread, and
+    this runs in a request thread. Painting on a QImage is safe in any thread.
+    """
+    width, height = size
+    image = QImage(width, height, QImage.Format.Format_ARGB32)
     image.fill(Qt.GlobalColor.transparent)
-    if layers:
-        settings = QgsMapSettings()
-        settings.setLayers(layers)
-        settings.setDestinationCrs(layers[0].crs())
-        settings.setOutputSize(QSize(size[0], size[1]))
-        settings.setExtent(rect)
-        settings.setBackgroundColor(QColor(0, 0, 0, 0))
-        painter = QPainter(image)
-        job = QgsMapRendererCustomPainterJob(settings, painter)
-        job.renderSynchronously()
-        painter.end()
+    if rect.width() <= 0 or rect.height() <= 0:
+        return _png(image)
+    sx, sy = width / rect.width(), height / rect.height()
+    to_pixels = QTransform(sx, 0, 0, -sy, -rect.xMinimum() * sx, rect.yMaximum() * sy)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    painter.setPen(QPen(RESULT_COLOR, 1))
+    painter.setBrush(QBrush(RESULT_COLOR))
+    for fs in feature_sets:
+        has_z, has_m = bool(fs.get("hasZ")), bool(fs.get("hasM"))
+        for feature in fs.get("features") or []:
+            if feature.get("geometry"):
+                geometry = esri.geometry_from_esri(feature["geometry"], fs.get("geometryType"),
+                                                   has_z, has_m)
+                _draw(painter, geometry, to_pixels)
+    painter.end()
+    return _png(image)
+
+
+def _draw(painter: QPainter, geometry: QgsGeometry, to_pixels: QTransform) -> None:
+    geometry = QgsGeometry(geometry.constGet().segmentize())  # curves as lines
+    geometry.transform(to_pixels)
+    kind = geometry.type()
+    multi = geometry.isMultipart()
+    if kind == QgsWkbTypes.GeometryType.PolygonGeometry:
+        path = QPainterPath()
+        path.setFillRule(Qt.FillRule.OddEvenFill)  # holes stay open
+        for polygon in (geometry.asMultiPolygon() if multi else [geometry.asPolygon()]):
+            for ring in polygon:
+                path.addPolygon(QPolygonF([QPointF(p.x(), p.y()) for p in ring]))
+        painter.drawPath(path)
+    elif kind == QgsWkbTypes.GeometryType.LineGeometry:
+        for line in (geometry.asMultiPolyline() if multi else [geometry.asPolyline()]):
+            painter.drawPolyline(QPolygonF([QPointF(p.x(), p.y()) for p in line]))
+    elif kind == QgsWkbTypes.GeometryType.PointGeometry:
+        for point in (geometry.asMultiPoint() if multi else [geometry.asPoint()]):
+            painter.drawEllipse(QPointF(point.x(), point.y()), 3, 3)
+
+
+def _png(image: QImage) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import secrets
 import threading
 import time
@@ -79,6 +80,7 @@ class OAuth2:
         self._codes: dict[str, _Grant] = {}
         self._refresh: dict[str, _Grant] = {}
         self._lock = threading.Lock()
+        self.grants: list[str] = []  # the grant_type of every token request, in order
 
     # -- authorize: the sign-in form ------------------------------------------------------------
     def authorize(self, req: Request) -> Response:
@@ -148,6 +150,8 @@ class OAuth2:
         """``oauth2/token``: authorization_code (+PKCE), refresh_token, client_credentials."""
         try:
             grant = req.get("grant_type") or ""
+            with self._lock:
+                self.grants.append(grant)
             if grant == "authorization_code":
                 body = self._from_code(req)
             elif grant == "refresh_token":
@@ -158,10 +162,11 @@ class OAuth2:
                 raise _oauth_error("unsupported_grant_type", f"Unsupported grant_type {grant!r}")
         except RestError as exc:
             kind = getattr(exc, "oauth_kind", "invalid_request")
-            return Response({"error": {"code": 400, "error": kind,
-                                       "error_description": exc.message,
-                                       "message": exc.message, "details": exc.details}})
-        return Response(body, title="Token")
+            body = {"error": {"code": 400, "error": kind, "error_description": exc.message,
+                              "message": exc.message, "details": exc.details}}
+        # JSON whatever ``f`` says: OAuth2 clients (QGIS's O2) do not send f=json
+        return Response(raw=json.dumps(body).encode("utf-8"),
+                        content_type="application/json; charset=utf-8")
 
     def _app(self, req: Request) -> App:
         app = APPS.get(req.get("client_id") or "")
@@ -172,7 +177,8 @@ class OAuth2:
     def _from_code(self, req: Request) -> dict[str, Any]:
         app = self._app(req)
         with self._lock:
-            grant = self._codes.pop(req.get("code") or "", None)  # a code works once
+            grant = self._codes.get(req.get("code") or "")
+            self._codes[req.get("code") or ""] = _Grant("", "", 0.0)  # a code works once
         if grant is None or grant.expires < time.time() or grant.client_id != app.client_id:
             raise _oauth_error("invalid_grant", "Invalid authorization code")
         if (req.get("redirect_uri") or "") != grant.redirect_uri:
@@ -198,6 +204,7 @@ class OAuth2:
             grant = self._refresh.get(req.get("refresh_token") or "")
         if grant is None or grant.expires < time.time() or grant.client_id != app.client_id:
             raise _oauth_error("invalid_grant", "Invalid refresh_token")
+        # as ArcGIS does: no new refresh token, the old one stays valid
         return self._access(grant.username, "user")
 
     def _from_secret(self, req: Request) -> dict[str, Any]:
@@ -209,11 +216,18 @@ class OAuth2:
     def _access(self, username: str | None, kind: str) -> dict[str, Any]:
         token = self.gp.tokens.issue(username, ACCESS_SECONDS, kind=kind)
         body: dict[str, Any] = {"access_token": token.value,
-                                "expires_in": max(1, round(token.expires - time.time())),
+                                # whole seconds, rounded down: a client never
+                                # believes a token lives longer than it does
+                                "expires_in": max(1, int(token.expires - time.time())),
                                 "ssl": False}
         if username:
             body["username"] = username
         return body
+
+    def secrets(self) -> list[str]:
+        """Every code and refresh token handed out (for tests that no secret leaks)."""
+        with self._lock:
+            return [s for s in (*self._codes, *self._refresh) if s]
 
     def revoke_refresh_tokens(self) -> None:
         """Forget every refresh token (the user must sign in again)."""

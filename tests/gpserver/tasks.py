@@ -15,12 +15,8 @@ from typing import Any
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
-    QgsCoordinateTransformContext,
     QgsGeometry,
     QgsProject,
-    QgsRasterFileWriter,
-    QgsRasterLayer,
-    QgsRasterPipe,
     QgsUnitTypes,
     QgsVectorLayer,
 )
@@ -310,32 +306,37 @@ def echo_raster(ctx: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def raster_to_scratch(ctx: JobContext, value: dict[str, Any]) -> dict[str, Any]:
-    """Read a raster input with QGIS/GDAL, write it as GeoTIFF to scratch, return {url, format}."""
+    """Read a raster input with GDAL, write it as GeoTIFF to scratch, return {url, format}.
+
+    GDAL directly, not QGIS's raster pipe: in a job thread, the Python wrapper of a layer's
+    data provider was now and then found already deleted.
+    """
+    from osgeo import gdal
+
     source = input_file(ctx, value)
-    layer = QgsRasterLayer(str(source), source.stem, "gdal")
-    if not layer.isValid():
+    try:  # GDAL raises or returns None, as its exception mode says
+        dataset = gdal.Open(str(source))
+    except RuntimeError:
+        dataset = None
+    if dataset is None:
         raise JobFailure(
             f"ERROR 000732: Input Raster: Dataset {source.name} does not exist or is not supported."
         )
     target = ctx.scratch_dir / (source.stem + ".tif")
     if target == source:
         target = ctx.scratch_dir / (source.stem + "_out.tif")
-    writer = QgsRasterFileWriter(str(target))
-    writer.setOutputFormat("GTiff")
-    pipe = QgsRasterPipe()
-    provider = layer.dataProvider()
-    if not pipe.set(provider.clone()):
-        raise JobFailure("ERROR 999999: Cannot read the raster's data.")
-    error = writer.writeRaster(
-        pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs(),
-        QgsCoordinateTransformContext(),
-    )
-    if error != QgsRasterFileWriter.WriterError.NoError:
-        raise JobFailure(f"ERROR 999999: Writing the raster failed (code {int(error)}).")
+    try:
+        written = gdal.Translate(str(target), dataset, format="GTiff")
+    except RuntimeError:
+        written = None
+    if written is None:
+        raise JobFailure(f"ERROR 999999: Writing the raster failed: {gdal.GetLastErrorMsg()}")
+    crs = QgsCoordinateReferenceSystem.fromWkt(dataset.GetProjection() or "")
     ctx.message(
-        f"Raster {source.name}: {provider.xSize()} x {provider.ySize()} cells, "
-        f"{provider.bandCount()} band(s), {provider.crs().authid() or 'unknown CRS'}."
+        f"Raster {source.name}: {dataset.RasterXSize} x {dataset.RasterYSize} cells, "
+        f"{dataset.RasterCount} band(s), {crs.authid() or 'unknown CRS'}."
     )
+    written = None  # closes the file
     return {"url": ctx.scratch_url(target.name), "format": "tif"}
 
 

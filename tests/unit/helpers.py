@@ -14,6 +14,7 @@ from typing import Any, Optional
 import pytest
 
 from arcgis_gp.gp_client.transport import RequestsTransport, Response
+from tests.gpserver.federated import Organisation
 
 
 class RecordingTransport(RequestsTransport):
@@ -124,40 +125,19 @@ def short_token_server(qgis_app: Any) -> Iterator[Any]:
         srv.stop()
 
 
-class Org:
-    """An ArcGIS organisation on loopback: the reference portal and server, plus a server
-    federated with the portal on its own port (``federated``)."""
-
-    def __init__(self, token_lifetime: Optional[float]) -> None:
-        from tests.gpserver import GPServer
-        from tests.gpserver.federated import FederatedServer
-
-        self.server = GPServer(port=0, token_lifetime=token_lifetime).start()
-        self.federated = FederatedServer(self.server).start()
-
-    @property
-    def portal(self) -> str:
-        """The portal's sharing root."""
-        return self.server.portal_url
-
-    def stop(self) -> None:
-        """Stop both servers."""
-        self.federated.stop()
-        self.server.stop()
-
 
 @pytest.fixture(scope="module")
-def org(qgis_app: Any) -> Iterator[Org]:
+def org(qgis_app: Any) -> Iterator[Organisation]:
     """A portal with a federated server; tokens live as long as asked."""
-    world = Org(None)
+    world = Organisation(None)
     yield world
     world.stop()
 
 
 @pytest.fixture(scope="module")
-def short_org(qgis_app: Any) -> Iterator[Org]:
+def short_org(qgis_app: Any) -> Iterator[Organisation]:
     """A portal with a federated server whose tokens (all kinds) live 1.5 s."""
-    world = Org(1.5)
+    world = Organisation(1.5)
     yield world
     world.stop()
 

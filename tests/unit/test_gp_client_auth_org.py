@@ -330,3 +330,22 @@ def test_no_secret_of_any_method_in_errors_or_logs(org: Any, gpserver: Any,
     texts += [r.getMessage() for r in caplog.records]
     _assert_secret_free(texts, [s for s in set(secrets) if len(s) >= 8])
     assert any("refresh" in t or "token" in t.lower() for t in texts)
+
+
+def test_oauth2_reprs_and_form_text_hide_secrets() -> None:
+    """repr of the OAuth2 strategies shows no secret; OAuth2 form fields are masked."""
+    from arcgis_gp.gp_client._util import redact_text
+    from arcgis_gp.gp_client.oauth2 import PortalTokenAuth
+
+    secret = "s3cr3t-OAUTH-value"
+    strategies = [
+        OAuth2Auth("https://p.example/portal", "app", refresh_token=secret),
+        OAuth2Auth("https://p.example/portal", "app", client_secret=secret),
+        OAuth2Auth("https://p.example/portal", "app", code=secret, code_verifier=secret),
+        PortalTokenAuth("https://p.example/portal", lambda: secret),
+    ]
+    for auth in strategies:
+        assert secret not in repr(auth) and secret not in repr(GPClient(auth=auth))
+    form = (f"grant_type=refresh_token&refresh_token={secret}&client_secret={secret}"
+            f"&code_verifier={secret}&access_token={secret}")
+    assert secret not in redact_text(form)

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from arcgis_gp.gp_client import GPClient, submit
-from arcgis_gp.gp_client.errors import JobCancelledError, NetworkError, NotJSONError
+from arcgis_gp.gp_client import GPClient, execute, submit
+from arcgis_gp.gp_client.errors import HTTPError, JobCancelledError, NetworkError, NotJSONError
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -103,3 +103,79 @@ def test_a_sign_in_page_is_a_clear_error_not_retried_forever(faultproxy: Any) ->
     assert "sign-in page" in str(caught.value) and job.job_id in str(caught.value)
     assert sum(1 for k, _, _ in faultproxy.applied if k == "signin") <= 2
     job.cancel()
+
+
+# ---------------------------------------------------------------- POSTs: sent once, told truly
+SYNC_COPY = "/arcgis/rest/services/Demo/AnalysisSync/GPServer/CopyFeatures"
+POINT = {"geometryType": "esriGeometryPoint", "spatialReference": {"wkid": 4326},
+         "fields": [], "features": [{"geometry": {"x": 2.0, "y": 49.0}, "attributes": {}}]}
+
+
+def test_a_reset_submit_job_is_sent_once_and_its_fate_told(faultproxy: Any) -> None:
+    faultproxy.add(r"/submitJob$", "reset")
+    with pytest.raises(NetworkError) as caught:
+        _submit(faultproxy, 0)
+    assert faultproxy.count(r"/submitJob$", "POST") == 1
+    text = str(caught.value)
+    assert "may have received it and started a job of task Sleep" in text
+    assert "services/<service>.GPServer/jobs" in text and "twice" in text
+    assert caught.value.sent is True and "Nothing was sent" not in text
+
+
+def test_a_submit_job_to_a_server_that_is_down_says_nothing_was_sent(faultproxy: Any) -> None:
+    faultproxy.refuse(600)
+    with pytest.raises(NetworkError) as caught:
+        _submit(faultproxy, 0)
+    assert "Nothing was sent" in str(caught.value) and caught.value.sent is False
+    assert faultproxy.count(r"/submitJob$") == 0
+
+
+@pytest.mark.parametrize("kind", ["cut", "garble", "status"])
+def test_a_submit_job_answer_cut_garbled_or_a_gateway_page_is_not_sent_again(
+        faultproxy: Any, kind: str) -> None:
+    faultproxy.add(r"/submitJob$", kind, keep=0.5, code=504, forward=True)
+    with pytest.raises((NetworkError, NotJSONError, HTTPError)) as caught:
+        _submit(faultproxy, 0)
+    assert faultproxy.count(r"/submitJob$", "POST") == 1
+    assert "started a job of task Sleep" in str(caught.value)
+    assert "twice" in str(caught.value)
+
+
+def test_execute_never_outlasts_its_stated_timeout(faultproxy: Any) -> None:
+    # The answer trickles in for about 6 s: each byte comes well within the read timeout,
+    # but the execute as a whole was given 1 s.
+    faultproxy.add(r"/execute$", "slow", seconds=6)
+    client = GPClient(execute_timeout=1)
+    with pytest.raises(NetworkError) as caught:
+        execute(client, faultproxy.url + SYNC_COPY, {"Input_Features": POINT})
+    text = str(caught.value)
+    assert caught.value.timeout and "within 1 s" in text, text
+    assert "may be running task CopyFeatures" in text and "twice" in text
+    assert faultproxy.count(r"/execute$", "POST") == 1
+
+
+def test_a_reset_upload_is_sent_once(faultproxy: Any, tmp_path: Any) -> None:
+    path = tmp_path / "input.txt"
+    path.write_bytes(b"x" * 100_000)
+    faultproxy.add(r"/uploads/upload$", "reset")
+    client = GPClient()
+    with pytest.raises(NetworkError) as caught:
+        client.upload(faultproxy.url + "/arcgis/rest/services/Demo/Analysis/GPServer", path)
+    assert faultproxy.count(r"/uploads/upload$", "POST") == 1
+    assert "no task was started" in str(caught.value)
+
+
+# ---------------------------------------------------------------- GETs: survived
+def test_a_description_that_hangs_once_is_asked_again(faultproxy: Any) -> None:
+    faultproxy.add(r"/GPServer/Sleep\?", "hang", seconds=5)
+    body = GPClient(timeout=1, backoff=0.05).get_json(faultproxy.url + SLEEP)
+    assert body["name"] == "Sleep"
+    assert [k for k, _, _ in faultproxy.applied] == ["hang"]
+    assert faultproxy.count(r"/GPServer/Sleep$") == 1  # the hung one never reached it
+
+
+def test_slow_status_answers_are_waited_for(faultproxy: Any) -> None:
+    job = _submit(faultproxy, 0.5)
+    faultproxy.add(STATUS, "slow", count=3, seconds=1.0)
+    assert job.wait().succeeded
+    assert sum(1 for k, _, _ in faultproxy.applied if k == "slow") >= 1

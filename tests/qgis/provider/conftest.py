@@ -29,3 +29,9 @@ def transport(request: pytest.FixtureRequest) -> Transport:
     if request.param == "requests":
         return RequestsTransport()
     return QgisTransport()
+
+
+@pytest.fixture(scope="module")
+def jobs_provider(served_provider: GpProvider) -> GpProvider:
+    """The same provider, by the name the jobs tests use."""
+    return served_provider

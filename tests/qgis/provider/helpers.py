@@ -268,6 +268,96 @@ def run(alg_id: str, params: dict, feedback: QgsProcessingFeedback | None = None
     return processing.run(alg_id, params, feedback=feedback or RecordingFeedback())
 
 
+# ------------------------------------------------ OAuth2 (test_auth_oauth2): the browser step
+def free_port() -> int:
+    """A loopback port nobody listens on (for QGIS's OAuth2 redirect listener)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def oauth2_authcfg_values(portal: str, client_id: str, client_secret: str, port: int,
+                          custom_header: str = "", persist: bool = False) -> dict[str, str]:
+    """The ``oauth2config`` JSON of a QGIS 3.22 OAuth2 configuration for an ArcGIS app.
+
+    grantFlow 0 = authorization code (3.22 has no PKCE: the app has a client secret),
+    configType 1 = custom, accessMethod 0 = header (``customHeader`` names it, the
+    ``Authorization`` header when empty). ``persist``: QGIS keeps the tokens in its
+    profile's oauth2-cache (encrypted) instead of a temporary file; on 3.22 a temporary
+    cache vanished mid-session in the test run (QGIS then unlinks and asks for a new
+    browser sign-in), a persisted one did not.
+    """
+    config = {
+        "id": "", "name": "arcgis_gp test app", "description": "", "version": 1,
+        "configType": 1, "grantFlow": 0, "clientId": client_id,
+        "clientSecret": client_secret, "requestUrl": portal + "/oauth2/authorize",
+        "tokenUrl": portal + "/oauth2/token", "refreshTokenUrl": portal + "/oauth2/token",
+        "redirectPort": port, "redirectUrl": "", "scope": "", "apiKey": "",
+        "persistToken": persist, "accessMethod": 0, "customHeader": custom_header,
+        "requestTimeout": 30, "queryPairs": {},
+    }
+    return {"oauth2config": json.dumps(config)}
+
+
+class Browser:
+    """Stands in for the system browser of QGIS's OAuth2 sign-in.
+
+    QGIS 3.22 opens the authorize URL through an authentication handler only the desktop
+    application installs (none in a headless process, none settable from Python), so the
+    test makes the URL as QGIS's O2 does (response_type=code, client_id, redirect_uri
+    ``http://127.0.0.1:<port>/``) once QGIS listens on the redirect port, signs in on the
+    portal's form like a user, and hands the code to QGIS's listener by following the
+    redirect. ``visits`` counts the sign-ins.
+    """
+
+    def __init__(self, portal: str, client_id: str, port: int) -> None:
+        import threading
+
+        self.portal, self.client_id, self.port = portal, client_id, port
+        self.visits = 0
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        import socket
+        import urllib.parse
+        import urllib.request
+
+        from tests.gpserver.oauth import browser_sign_in
+
+        while not self._stop.is_set():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            except OSError:
+                time.sleep(0.05)
+                continue
+            try:
+                url = self.portal + "/oauth2/authorize?" + urllib.parse.urlencode({
+                    "response_type": "code", "client_id": self.client_id,
+                    "redirect_uri": f"http://127.0.0.1:{self.port}/"})
+                back = browser_sign_in(url, "demo", DEMO_PASSWORD)
+                urllib.request.urlopen(back, timeout=10).read()
+                self.visits += 1
+            except Exception as exc:  # noqa: BLE001 - kept for the test to report
+                self.errors.append(exc)
+            # QGIS closes its listener once it has the code; wait for that
+            while not self._stop.is_set():
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                    time.sleep(0.05)
+                except OSError:
+                    break
+
+    def stop(self) -> None:
+        """Stop watching the redirect port."""
+        self._stop.set()
+        self._thread.join(5)
+
+
 # ---------------------------------------------------------------- algorithms from descriptions
 DESCRIBED_URL = "https://gis.example/arcgis/rest/services/Real/GPServer"
 

@@ -166,3 +166,52 @@ def test_a_refused_sign_in_points_at_the_authentication_configuration(
                "accepted" in text
         assert "Settings > Options > Authentication" in text
         _no_scripting_advice(text)
+
+
+def test_dialog_says_which_sign_in_and_whom_it_signs_in_as(gpserver_url: str,
+                                                           basic_authcfg: str,
+                                                           store: ConnectionStore) -> None:
+    """Details name the configuration and its kind; Test adds 'Signed in as demo on ...'."""
+    from arcgis_gp.ui.connections_dialog import ConnectionsDialog
+
+    store.save(Connection("secure", _secure_url(gpserver_url), authcfg=basic_authcfg))
+    dialog = ConnectionsDialog(store=store)
+    details = dialog.detailsLabel.text()
+    assert f"id {basic_authcfg}" in details and "(Basic" in details
+    assert "user name and password" in details
+    messages = run_connection_test(dialog)
+    assert messages and messages[0].startswith("Test succeeded: "), messages
+    assert messages[0].endswith(
+        f"Signed in as demo on {gpserver_url}/portal/sharing/rest."), messages[0]
+    assert PASSWORD not in messages[0]
+    dialog.close()
+
+
+def test_api_key_in_an_esri_token_configuration(gpserver_url: str,
+                                                store: ConnectionStore) -> None:
+    """An API key kept in the QGIS authentication database (EsriToken method) opens the
+    service it is scoped to; the dialog says the key is sent by QGIS."""
+    from arcgis_gp.ui.connections_dialog import ConnectionsDialog
+    from tests.gpserver.auth import API_KEYS
+
+    key = next(iter(API_KEYS))
+    with authcfg("EsriToken", token=key) as cfg:
+        client = make_client(Connection("k", _secure_url(gpserver_url), authcfg=cfg))
+        assert "Sleep" in client.get_json(_secure_url(gpserver_url))["tasks"]
+        store.save(Connection("keyed", _secure_url(gpserver_url), authcfg=cfg))
+        dialog = ConnectionsDialog(store=store)
+        assert "API key that QGIS sends" in dialog.detailsLabel.text()
+        assert key not in dialog.detailsLabel.text()
+        dialog.close()
+
+
+def test_a_refused_token_configuration_says_what_to_check(gpserver_url: str,
+                                                          store: ConnectionStore) -> None:
+    """An EsriToken configuration whose token is refused: the advice is about the token."""
+    with authcfg("EsriToken", token="forged-token-0123456789") as wrong:
+        provider = GpProvider(store, None, fetch_missing=False)
+        store.save(Connection("secure", _secure_url(gpserver_url), authcfg=wrong))
+        text = provider.refresh_now()["secure"] or ""
+    assert f"configuration '{wrong}' was not accepted" in text
+    assert "Check the token or API key it holds" in text
+    assert "forged-token-0123456789" not in text

@@ -155,3 +155,44 @@ def test_gui_entry_docks_the_panel_and_stops_it(qgis_iface: Any,
         entry.remove_from_gui()
     assert entry.jobs_dock is None
     assert not watcher.busy
+
+
+def test_stopping_aborts_a_poll_the_server_is_slow_to_answer(panel: JobsPanel, gpserver: Any,
+                                                             gpserver_faults: Any) -> None:
+    """Unload (and QGIS's exit, which cancels tasks) never waits for the server."""
+    from qgis.core import QgsApplication
+
+    job_url = submit(gpserver.url, "Sleep", Seconds=0.1)
+    wait_for(job_url)
+    gpserver_faults.add(r"/Sleep/jobs/", "delay", count=None, seconds=60)
+    panel.store.put(left_behind(job_url, "Sleep"))
+    panel.watcher.poll_now()
+    assert wait_until(lambda: panel.watcher.busy, 10)
+    manager = QgsApplication.taskManager()
+
+    def watching() -> list[str]:
+        return [t.description() for t in manager.activeTasks()
+                if t.description().startswith("Watching")]
+
+    assert wait_until(lambda: bool(watching()), 10)
+    panel.stop()
+    # the request (held 60 s by the server) is aborted: the task ends long before
+    assert wait_until(lambda: not watching(), 20), [
+        (t.description(), t.status()) for t in manager.activeTasks()]
+    assert not panel.watcher.busy
+    assert panel.store.get(job_url).status == "esriJobSubmitted"  # nothing learnt, no harm
+
+
+def test_a_cancelled_feedback_sends_no_request(gpserver: Any, gpserver_faults: Any) -> None:
+    """QgsBlockingNetworkRequest hears only a cancel that comes while it waits."""
+    from qgis.core import QgsFeedback
+
+    from arcgis_gp.gp_client.errors import NetworkError
+    from arcgis_gp.provider.qgis_transport import QgisTransport
+
+    gpserver_faults.add(r"/rest/info", "delay", count=None, seconds=60)
+    feedback = QgsFeedback()
+    feedback.cancel()
+    with pytest.raises(NetworkError, match="was cancelled"):
+        QgisTransport(feedback=feedback).send("GET", gpserver.url + "/arcgis/rest/info",
+                                              params={"f": "json"})

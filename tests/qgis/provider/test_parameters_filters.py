@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from qgis.core import (
     QgsProcessing,
+    QgsProcessingContext,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
@@ -163,9 +164,25 @@ def test_file_filters_set_the_extensions(tmp_path: Path) -> None:
                   param("Anything", "GPDataFile"))
     table = alg.parameterDefinition("Table")
     assert isinstance(table, QgsProcessingParameterFile)
-    assert table.fileFilter() == "Files the service takes (*.csv *.txt *.zip)"
+    assert table.fileFilter() == \
+        "Files the service takes (*.csv *.CSV *.txt *.TXT *.zip *.ZIP)"
     assert ".csv, .txt, .zip" in table.help()
     assert alg.parameterDefinition("Anything").fileFilter() != table.fileFilter()
+    # a file of another type is refused before anything is sent (a URL's path too)
+    pdf = tmp_path / "notes.pdf"
+    pdf.write_text("x", encoding="utf-8")
+    ok, message = alg.checkParameterValues({"Table": str(pdf)}, QgsProcessingContext())
+    assert not ok
+    assert message.startswith("Table (Table): the service takes .csv, .txt, .zip files, and "
+                              "'notes.pdf' is not one.")
+    table_file = tmp_path / "rows.CSV"
+    table_file.write_text("a,b\n1,2\n", encoding="utf-8")
+    ok, message = alg.checkParameterValues({"Table": "https://files.example/report.pdf?v=2"},
+                                           QgsProcessingContext())
+    assert not ok and "'report.pdf' is not one" in message
+    for fine in (str(table_file), "https://files.example/rows.zip"):
+        ok, message = alg.checkParameterValues({"Table": fine}, QgsProcessingContext())
+        assert ok, message
 
 
 def test_multivalue_members_carry_filters() -> None:

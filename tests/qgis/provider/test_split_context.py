@@ -6,9 +6,6 @@ Against the reference server's Demo/Limited (maximumRecords 5), Demo/Analysis (1
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 import requests
 from qgis.core import (
@@ -21,10 +18,13 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
+from arcgis_gp.gp_client.model import ParameterDescription
 from arcgis_gp.provider.provider import GpProvider
 from arcgis_gp.provider.run_options import MAX_PARALLEL
+from arcgis_gp.provider.transfer_limit import LimitInfo
+from arcgis_gp.provider.transfer_limit import check as check_transfer_limit
 
-from .helpers import RecordingFeedback, point_layer, run, run_in_task, serving_provider
+from .helpers import RecordingFeedback, point_layer, run, run_in_task
 from .helpers import wait_until as turn_until
 
 pytestmark = pytest.mark.timeout(180)
@@ -33,15 +33,6 @@ LIMITED = "arcgisgp:local_demo_limited_"
 ANALYSIS = "arcgisgp:local_demo_analysis_"
 LEGACY = "arcgisgp:local_demo_legacy_"
 ADVANCED = QgsProcessingParameterDefinition.Flag.FlagAdvanced
-
-
-@pytest.fixture(scope="module")
-def provider(qgis_processing: Any, gpserver_url: str,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpProvider]:
-    """The provider with a connection 'local' to the reference server."""
-    with serving_provider(tmp_path_factory.mktemp("cache"),
-                          local=gpserver_url + "/arcgis/rest/services") as provider:
-        yield provider
 
 
 def towns(count: int) -> QgsVectorLayer:
@@ -70,7 +61,7 @@ def job_status(gpserver_url: str, service: str, task: str, job: str) -> str:
 
 
 # ---------------------------------------------------------------- the parameters
-def test_advanced_parameters_of_tasks(provider: GpProvider) -> None:
+def test_advanced_parameters_of_tasks(served_provider: GpProvider) -> None:
     """Feature tasks get split/parallel/copy; every task without its own context gets it."""
     registry = QgsApplication.processingRegistry()
     copy = registry.algorithmById(LIMITED + "slowcopy")
@@ -87,7 +78,7 @@ def test_advanced_parameters_of_tasks(provider: GpProvider) -> None:
     assert sleep.parameterDefinition("ARCGISGP_PROCESS_SR") is not None
 
 
-def test_parallel_above_the_cap_is_refused_before_sending(provider: GpProvider) -> None:
+def test_parallel_above_the_cap_is_refused_before_sending(served_provider: GpProvider) -> None:
     """ARCGISGP_PARALLEL beyond its maximum fails the parameter check."""
     with pytest.raises(QgsProcessingException, match="ARCGISGP_PARALLEL|Jobs running at once"):
         run(LIMITED + "copyfeatures", {"Input_Features": towns(2), "ARCGISGP_SPLIT": 1,
@@ -96,7 +87,7 @@ def test_parallel_above_the_cap_is_refused_before_sending(provider: GpProvider) 
 
 
 # ---------------------------------------------------------------- transfer limits
-def test_result_over_the_limit_is_explained(provider: GpProvider) -> None:
+def test_result_over_the_limit_is_explained(served_provider: GpProvider) -> None:
     """12 features through a 5-record service: what happened, the numbers, what to do."""
     with pytest.raises(QgsProcessingException) as caught:
         run(LIMITED + "copyfeatures", {"Input_Features": towns(12),
@@ -111,7 +102,7 @@ def test_result_over_the_limit_is_explained(provider: GpProvider) -> None:
 
 
 @pytest.mark.parametrize("parallel", [1, 3])
-def test_split_brings_every_feature_back_in_input_order(provider: GpProvider,
+def test_split_brings_every_feature_back_in_input_order(served_provider: GpProvider,
                                                         parallel: int) -> None:
     """SPLIT=5 on the 5-record service: 12 features in 3 jobs, merged in order."""
     feedback = RecordingFeedback()
@@ -124,7 +115,34 @@ def test_split_brings_every_feature_back_in_input_order(provider: GpProvider,
     assert any("12 features in 3 jobs of at most 5" in t for t in feedback.texts("info"))
 
 
-def test_split_buffer_equals_the_unsplit_one(provider: GpProvider) -> None:
+def test_split_on_a_synchronous_service_runs_jobs_one_after_another(
+        served_provider: GpProvider) -> None:
+    """execute cannot overlap: the three chunks run in turn, merged in order."""
+    feedback = RecordingFeedback()
+    result = run("arcgisgp:local_demo_analysissync_copyfeatures",
+                 {"Input_Features": towns(5), "ARCGISGP_SPLIT": 2, "ARCGISGP_PARALLEL": 3,
+                  "Output_Features": "TEMPORARY_OUTPUT"}, feedback)
+    assert names(result) == ["c1", "c2", "c3", "c4", "c5"]
+    executed = [t for t in feedback.texts("info") if t.startswith("Executing job")]
+    assert executed == ["Executing job 1/3 (features 1-2)", "Executing job 2/3 (features 3-4)",
+                        "Executing job 3/3 (features 5-5)"]
+
+
+def test_a_result_cut_short_is_written_with_a_warning() -> None:
+    """Some features and exceededTransferLimit (a server that cuts): kept, and explained."""
+    feedback = RecordingFeedback()
+    output = ParameterDescription.from_json({
+        "name": "Out", "dataType": "GPFeatureRecordSetLayer", "displayName": "Out",
+        "direction": "esriGPParameterDirectionOutput"})
+    value = {"geometryType": "esriGeometryPoint", "features": [{"attributes": {}}] * 2,
+             "exceededTransferLimit": True}
+    check_transfer_limit(output, value, LimitInfo("Demo/Cut", 2, 9, "j1"), feedback)
+    [warning] = feedback.texts("warning")
+    assert "sent only 2 of the result's features" in warning
+    assert "limit of 2 features per result" in warning and "The input had 9" in warning
+
+
+def test_split_buffer_equals_the_unsplit_one(served_provider: GpProvider) -> None:
     """A per-feature task split in jobs gives the geometries of one job."""
     layer = towns(7)
     common = {"Input_Features": layer, "Distance": 2, "Distance_units": "esriKilometers",
@@ -142,7 +160,7 @@ def test_split_buffer_equals_the_unsplit_one(provider: GpProvider) -> None:
 
 
 def test_a_failed_job_fails_the_run_after_cancelling_the_others(
-        provider: GpProvider, gpserver_url: str) -> None:
+        served_provider: GpProvider, gpserver_url: str) -> None:
     """Job 3 fails at once: jobs 1, 2 and 4 (30 s each) are cancelled, its message shown."""
     feedback = RecordingFeedback()
     with pytest.raises(QgsProcessingException) as caught:
@@ -161,7 +179,7 @@ def test_a_failed_job_fails_the_run_after_cancelling_the_others(
         for j in others), 20)
 
 
-def test_cancel_cancels_every_job(provider: GpProvider, gpserver_url: str) -> None:
+def test_cancel_cancels_every_job(served_provider: GpProvider, gpserver_url: str) -> None:
     """Cancel in QGIS (the toolbox path): every running job is cancelled on the server."""
     feedback = RecordingFeedback()
 
@@ -193,7 +211,7 @@ def _area(result: dict) -> float:
 
 
 @pytest.mark.parametrize("prefix", [ANALYSIS, LEGACY], ids=["context", "env_processSR"])
-def test_process_sr_reaches_the_server(provider: GpProvider, prefix: str) -> None:
+def test_process_sr_reaches_the_server(served_provider: GpProvider, prefix: str) -> None:
     """A buffer in Web Mercator at 50 N covers cos(50)^2 of the UTM one, on both releases."""
     params = {"Input_Features": towns(1), "Distance": 100, "Distance_units": "esriKilometers",
               "Output_Features": "TEMPORARY_OUTPUT"}
@@ -204,7 +222,7 @@ def test_process_sr_reaches_the_server(provider: GpProvider, prefix: str) -> Non
     assert mercator / plain == pytest.approx(0.643 ** 2, rel=0.05)
 
 
-def test_extent_limits_the_features_processed(provider: GpProvider) -> None:
+def test_extent_limits_the_features_processed(served_provider: GpProvider) -> None:
     """Only the towns inside ARCGISGP_EXTENT come back (10.9.1: context.extent)."""
     extent = "9.95,10.15,49.9,50.1 [EPSG:4326]"
     result = run(ANALYSIS + "copyfeatures", {"Input_Features": towns(6),
@@ -213,7 +231,8 @@ def test_extent_limits_the_features_processed(provider: GpProvider) -> None:
     assert names(result) == ["c1", "c2"]
 
 
-def test_extent_on_an_old_server_is_not_sent_and_the_log_says_so(provider: GpProvider) -> None:
+def test_extent_on_an_old_server_is_not_sent_and_the_log_says_so(
+        served_provider: GpProvider) -> None:
     """10.5.1 has no processing extent: every feature is processed, with a warning."""
     feedback = RecordingFeedback()
     result = run(LEGACY + "bufferfeatures",

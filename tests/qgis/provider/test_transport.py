@@ -24,7 +24,7 @@ from arcgis_gp.gp_client.errors import NetworkError
 from arcgis_gp.gp_client.transport import Response, Transport
 from arcgis_gp.gp_client.urls import origin_of
 from arcgis_gp.provider.qgis_transport import QgisTransport, site
-from tests.qgis.provider.helpers import authcfg, demo_token
+from tests.qgis.provider.helpers import authcfg, demo_token, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -249,6 +249,29 @@ def test_qgis_transport_streams_from_a_worker_thread(gpserver_url: str,
     assert "error" not in found, found.get("error")
     assert found["resp"].status == 200
     assert json.loads(target.read_text(encoding="utf-8"))["folders"] == ["Demo", "Secure"]
+
+
+def test_many_requests_in_background_tasks_keep_their_replies(gpserver_url: str) -> None:
+    """Connection tests one after another in QgsTasks: every request gets a live reply.
+
+    A reply freed by a later request's event loop once came back, for the next request,
+    as "wrapped C/C++ object of type QNetworkReply has been deleted" (one run in four).
+    """
+    from qgis.core import QgsApplication
+
+    from arcgis_gp.provider.connections import Connection
+    from arcgis_gp.provider.provider import RefreshTask
+
+    connection = Connection(name="local", url=gpserver_url + SERVICES)
+    outcomes = []
+    for _ in range(20):
+        task = RefreshTask([connection], None)
+        done: list[bool] = []
+        task.done.append(lambda done=done: done.append(True))
+        QgsApplication.taskManager().addTask(task)
+        assert wait_until(lambda done=done: bool(done), 60)
+        outcomes.append(task.outcome.get("local"))
+    assert outcomes == [None] * 20
 
 
 @pytest.fixture()
