@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from qgis.core import Qgis, QgsApplication
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication, QTimer
-from qgis.PyQt.QtWidgets import QApplication, QDialogButtonBox
+from qgis.PyQt.QtWidgets import QApplication, QDialogButtonBox, QTextEdit
 
 from arcgis_gp.provider.cache import DescriptionCache
 from arcgis_gp.provider.connections import Connection, ConnectionStore
@@ -298,12 +299,18 @@ def test_batch_dialog_runs_rows_with_required_outputs(qgis_iface: Any,
                 found.append(None if ds is None else ds.GetLayer(0).GetFeatureCount())
             return found
 
-        expected = [layer.featureCount() for layer in layers]
-        if Qgis.QGIS_VERSION_INT >= 34000:  # the rows run as background tasks
-            wait_until(lambda: counts() == expected, 50)
+        def batch_done() -> bool:
+            if sip.isdeleted(dialog):  # QGIS 3.44 may delete the dialog once the batch is done
+                return True
+            log = dialog.findChild(QTextEdit, "txtLog")
+            return log is not None and "Batch execution completed" in log.toPlainText()
+
+        if Qgis.QGIS_VERSION_INT >= 34000:  # the rows run as background tasks: wait for all
+            assert wait_until(batch_done, 50), "the batch never completed"
         # (QGIS 3.22 runs them on the main thread before runAlgorithm returns)
-        assert counts() == expected
-        dispose(dialog)
+        assert counts() == [layer.featureCount() for layer in layers]
+        if not sip.isdeleted(dialog):
+            dispose(dialog)
     finally:
         for layer in layers:
             QgsProject.instance().removeMapLayer(layer.id())
