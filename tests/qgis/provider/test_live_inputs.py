@@ -93,11 +93,12 @@ def test_a_selection_is_copied(served_provider: Any, gpserver_url: str) -> None:
     assert names(result) == ["Barstow"]
 
 
-def test_a_layer_of_another_server_is_copied(served_provider: Any, gpserver_url: str) -> None:
-    """Another origin (localhost for 127.0.0.1): the task's server may not reach it."""
-    other = gpserver_url.replace("127.0.0.1", "localhost")
+def test_a_layer_of_another_server_is_copied(served_provider: Any, gpserver_url: str,
+                                            faultproxy: Any) -> None:
+    """Another origin (the same layers behind a proxy's port): the task's server may not
+    reach it. (Not "localhost": a chroot without /etc/hosts entries cannot resolve it.)"""
     feedback = RecordingFeedback()
-    result = run(COPY, {"Input_Features": towns_layer(other),
+    result = run(COPY, {"Input_Features": towns_layer(faultproxy.url),
                         "Output_Features": "TEMPORARY_OUTPUT"}, feedback)
     assert "url" not in sent(gpserver_url, feedback)
     assert len(names(result)) == 6
