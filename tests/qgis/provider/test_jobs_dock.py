@@ -24,7 +24,7 @@ from arcgis_gp.provider.provider import GpProvider
 from arcgis_gp.ui.gui_entry import GuiEntry
 from arcgis_gp.ui.jobs_dock import TITLE, URL_ROLE, JobsDock, JobsPanel
 
-from .helpers import POINTS, jobs_of, submit, wait_for, wait_until
+from .helpers import POINTS, jobs_of, real_layer_tree_view, submit, wait_for, wait_until
 from .test_jobs import ASYNC
 
 pytestmark = pytest.mark.timeout(180)
@@ -85,7 +85,9 @@ def test_panel_watches_a_running_job_and_cancels_it(panel: JobsPanel, gpserver: 
 
 
 def test_panel_loads_a_finished_jobs_results_into_the_project(panel: JobsPanel,
-                                                              gpserver: Any) -> None:
+                                                              gpserver: Any, qgis_iface: Any,
+                                                              monkeypatch: Any) -> None:
+    real_layer_tree_view(qgis_iface, monkeypatch)  # QGIS 3.44 hands it to C++
     job_url = submit(gpserver.url, "BufferFeatures", Input_Features=POINTS,
                      Distance={"distance": 500, "units": "esriMeters"})
     wait_for(job_url)
