@@ -94,3 +94,28 @@ def snake_case(name: str) -> str:
     if name[0].isdigit():
         name = "task_" + name
     return name
+
+
+# Deeper than any ArcGIS description or result; Python < 3.14's json stops near 1000 levels.
+MAX_JSON_DEPTH = 900
+_JSON_STRUCTURE = re.compile(rb'[\[\]{}]|"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def nests_deeper_than(body: bytes, limit: int) -> bool:
+    """True when the JSON text ``body`` opens more than ``limit`` arrays/objects at once.
+
+    Strings are skipped whole (brackets inside them do not count). The scan runs only when
+    the body holds that many brackets at all, which ordinary answers rarely do.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_STRUCTURE.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False

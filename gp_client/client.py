@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Callable, Optional, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
-from ._util import LOGGER, excerpt, redact_text, redact_url
+from ._util import (
+    LOGGER,
+    MAX_JSON_DEPTH,
+    excerpt,
+    nests_deeper_than,
+    redact_text,
+    redact_url,
+)
 from .auth import Auth, NoAuth
 from .errors import (
     BadInputError,
@@ -352,14 +359,18 @@ class GPClient:
     def _parse_json(self, resp: Response, url: str) -> dict:
         body = resp.body
         try:
+            if nests_deeper_than(body, MAX_JSON_DEPTH):
+                # Python < 3.14's json gives up (RecursionError) near 1000 levels, 3.14's
+                # reads far deeper: one limit of our own, whatever the Python.
+                raise RecursionError
             obj = json.loads(body.decode("utf-8-sig")) if body.strip() else None
         except (ValueError, UnicodeDecodeError) as exc:
             obj = None
             bad = str(exc).split(":")[0]
-        except RecursionError:  # Python's json gives up at about 1000 levels
+        except RecursionError:
             raise NotJSONError(
-                f"The answer from {redact_url(url)} nests its JSON too deep to be read (about "
-                f"1000 levels or more, {len(body)} bytes): no ArcGIS description or result "
+                f"The answer from {redact_url(url)} nests its JSON too deep to be read (more than "
+                f"{MAX_JSON_DEPTH} levels, {len(body)} bytes): no ArcGIS description or result "
                 "does that, so the server, or something between it and you, sent a broken "
                 "answer.", url=url, excerpt=excerpt(body)) from None
         else:
