@@ -14,9 +14,9 @@ MATRIX ?= qgis-3.40 qgis-3.44
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup apt venv test test-matrix lint qgis4-fix unit serve demo zip bench clean
+.PHONY: setup apt venv link test test-matrix lint qgis4-fix unit serve demo zip bench clean
 
-setup: apt $(VENV)/.deps-stamp $(VENV)/.link-stamp
+setup: apt $(VENV)/.deps-stamp link
 
 # Installs only the Debian packages that are missing.
 apt:
@@ -38,11 +38,12 @@ $(VENV)/.deps-stamp: requirements-dev.txt $(VENV)/bin/python
 	touch $@
 
 # The plugin is importable as `arcgis_gp` through a .pth file pointing at build/link.
-$(VENV)/.link-stamp: $(VENV)/bin/python
-	mkdir -p $(BUILD)/link
-	ln -sfn "$(CURDIR)" $(BUILD)/link/$(PLUGIN)
-	$(PY) -c 'import site,sys; open(site.getsitepackages()[0] + "/arcgis_gp_dev.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)/$(BUILD)/link"
-	touch $@
+# Written on every run: a venv that outlives its checkout (a matrix chroot's, reused by the
+# next fresh clone) must point at the checkout being tested.
+link: $(VENV)/bin/python
+	@mkdir -p $(BUILD)/link
+	@ln -sfn "$(CURDIR)" $(BUILD)/link/$(PLUGIN)
+	@$(PY) -c 'import site,sys; open(site.getsitepackages()[0] + "/arcgis_gp_dev.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)/$(BUILD)/link"
 
 # QGIS 4 readiness (tools/qgis4_lint.py): enum values through their enum, no Qt5-only API.
 # QGIS4_LINT_SKIP: files to leave out; `make qgis4-fix` rewrites what can be rewritten.
