@@ -388,9 +388,10 @@ class _Wait:
             raise self.sink_error
         # The reply is left to its network manager, which deletes it with the thread's
         # manager at the thread's end (on the main thread: when QGIS exits, so a long
-        # qgis_process run keeps every reply it made, a few KB each). Deleting it here (deleteLater() or sip.delete) let a
-        # later request find a wrapper PyQt still mapped to the freed address: the next
-        # reply Qt allocated there came back as "wrapped C/C++ object ... has been deleted"
+        # qgis_process run keeps every reply it made, a few KB each). Deleting it here
+        # (deleteLater() or sip.delete) let a later request find a wrapper PyQt still
+        # mapped to the freed address: the next reply Qt allocated there came back as
+        # "wrapped C/C++ object ... has been deleted"
         # (a connection test in a QgsTask failed or aborted about one run in four; QGIS 3.22;
         # tests/qgis/provider/test_transport.py runs twenty).
         return self._outcome()
