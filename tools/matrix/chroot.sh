@@ -117,8 +117,9 @@ ensure() {
   exec 9>"$ROOT/$name.lock"; flock 9
   local t0=$SECONDS
   if [ ! -e "$dir/.arcgis-gp-built" ]; then
+    # the chroots are built in parallel: the second apt-get waits for the first's dpkg lock
     command -v debootstrap >/dev/null || $SUDO env DEBIAN_FRONTEND=noninteractive \
-      apt-get install -y -qq debootstrap >/dev/null
+      apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap >/dev/null
     echo "== $name: debootstrap $suite from $MIRROR into $dir"
     clear_stale_mounts "$dir"
     # never remove through a bind mount (the repository is one): refuse while any remains
