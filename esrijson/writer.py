@@ -14,7 +14,6 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterator
-from json.encoder import encode_basestring
 from typing import Any
 
 from qgis.core import (
@@ -29,15 +28,21 @@ from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QVariant
 from .codes import POLYGON
 from .encode import GeometryEncoder
 from .errors import EsriJsonWriteError
+from .feature_text import DOUBLE, INTEGER, TEXT, AttributeText, batch_text
 from .fields import _date_ms, _datetime_ms, field_to_esri, local_time_is_utc, safe_field_name
 from .qtypes import FieldType
 from .spatialref import encode_spatial_reference
+from .text_helper import TextHelper
+from .wkb_to_esri import WkbToEsri, linear_wkb_type
 
 __all__ = ["source_to_feature_set", "write_feature_set_file", "FEATURE_SET", "FEATURE_COLLECTION"]
 
 FEATURE_SET = "FeatureSet"
 FEATURE_COLLECTION = "FeatureCollection"
 BATCH = 1000  # features per write, and between two cancel checks
+# the file writer's helper process pays off from about this many features (its start-up:
+# ~30 ms); below, the text is written in this process
+HELPER_MIN_FEATURES = 5000
 
 
 def _null_to_none(obj: Any) -> Any:
@@ -181,53 +186,45 @@ def _nullsafe(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
 _INTEGER_TYPES = (FieldType.Int, FieldType.LongLong, FieldType.UInt, FieldType.ULongLong)
 
 
-def _fast_attributes(names: list[str], kinds: list[tuple[Any, Any]]
-                     ) -> Callable[[list], str | None] | None:
-    """Return a function writing a feature's attributes with one ``%`` format, the text the
-    JSON encoder would write without building a dict, for fields of the usual types (integer,
+def _plain_values(kinds: list[tuple[Any, Any]]
+                  ) -> tuple[Callable[[list], list | None], list[str]] | None:
+    """Return (function making a feature's values plain, their kinds for
+    :class:`esrijson.feature_text.AttributeText`) for fields of the usual types (integer,
     double, string, date-time, date); None when a field has another type.
 
-    The function takes the list of values (and changes it) and returns ``'{"attributes":{
-    ...}'``, or None when a value has another Python type than its field's usual one (NULL,
-    for one), is an invalid date or a NaN or infinite double: the encoder path writes those.
+    The function takes the list of values (and changes it) and returns it with dates in
+    milliseconds, or None when a value has another Python type than its field's usual one
+    (NULL, for one) or is an invalid date: the writer's JSON encoder path writes those.
     """
-    slots = []
     types: list[type] = []
-    strings: list[int] = []
+    text_kinds: list[str] = []
     datetimes: list[int] = []
     dates: list[int] = []
-    floats = False
     for position, (qtype, converter) in enumerate(kinds):
         if converter is None and qtype in _INTEGER_TYPES:
-            slot, kind = "%d", int
+            kind, text_kind = int, INTEGER
         elif converter is None and qtype == FieldType.Double:
-            slot, kind = "%r", float
-            floats = True
+            kind, text_kind = float, DOUBLE
         elif converter is None and qtype == FieldType.String:
-            slot, kind = "%s", str
-            strings.append(position)
+            kind, text_kind = str, TEXT
         elif converter is _datetime_ms and qtype == FieldType.DateTime:
-            slot, kind = "%d", QDateTime
+            kind, text_kind = QDateTime, INTEGER
             datetimes.append(position)
         elif converter is _date_ms and qtype == FieldType.Date:
-            slot, kind = "%d", QDate
+            kind, text_kind = QDate, INTEGER
             dates.append(position)
         else:
             return None
-        name = json.dumps(names[position], ensure_ascii=False).replace("%", "%%")
-        slots.append(f"{name}:{slot}")
         types.append(kind)
-    fmt = '{"attributes":{' + ",".join(slots) + "}"
+        text_kinds.append(text_kind)
     expected = tuple(types)
     # local date-times are UTC ones when local time is UTC: setting the spec skips mktime
     local, utc = Qt.TimeSpec.LocalTime, Qt.TimeSpec.UTC
     local_is_utc = bool(datetimes) and local_time_is_utc()
 
-    def text(values: list) -> str | None:
+    def plain(values: list) -> list | None:
         if tuple(map(type, values)) != expected:
             return None
-        for i in strings:
-            values[i] = encode_basestring(values[i])
         for i in datetimes:
             value = values[i]
             if not value.isValid():
@@ -236,16 +233,13 @@ def _fast_attributes(names: list[str], kinds: list[tuple[Any, Any]]
                 value.setTimeSpec(utc)
             values[i] = value.toMSecsSinceEpoch()
         for i in dates:
-            values[i] = _date_ms(values[i])
-        try:
-            out = fmt % tuple(values)
-        except TypeError:  # an invalid date (None)
-            return None
-        if floats and (":nan" in out or ":inf" in out or ":-inf" in out):
-            return None
-        return out
+            value = _date_ms(values[i])
+            if value is None:  # an invalid date
+                return None
+            values[i] = value
+        return values
 
-    return text
+    return plain, text_kinds
 
 
 def _request(source: QgsFeatureSource, selected_only: bool) -> tuple[QgsFeatureRequest, int]:
@@ -339,19 +333,24 @@ def write_feature_set_file(
     big_integer_type: str = "esriFieldTypeBigInteger",
     safe_names: bool = True,
     warnings: list[str] | None = None,
+    helper: bool | None = None,
 ) -> int:
     """Stream a feature source to an Esri JSON file (FeatureSet by default); return the count.
 
     Features are encoded one at a time and written in batches, so memory stays flat
     whatever the size of the source. On cancel (``feedback``) the file is closed as valid
     JSON holding the features written so far.
+
+    ``helper``: write the text in a second Python process while this one reads the next
+    features (:mod:`esrijson.text_helper`): None (the default) does so for sources of at
+    least ``HELPER_MIN_FEATURES`` features on a machine with two cores or more; the file is
+    the same either way.
     """
     plan = _Plan(source, shape, keep_curves, big_integer_type, safe_names)
     names = plan.names_out()
     encode_attrs = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False,
                                     allow_nan=False, default=_null_to_none).encode
     to_text = plan.encoder.to_text
-    wkb_text = plan.encoder.wkb_text
     has_geometry = plan.has_geometry
     fs, ld = plan.header()
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -368,8 +367,10 @@ def write_feature_set_file(
     features = source.getFeatures(request)
     indices = None if plan.all_fields else plan.indices
     add_oid = plan.add_oid
-    fast_attributes = _fast_attributes(names, plan.kinds)
+    plain = _plain_values(plan.kinds)
+    plain_values, text_kinds = plain if plain is not None else (None, [])
     polygons = plan.encoder.geometry_type == POLYGON
+    encoder = plan.encoder
 
     def slow_attributes(feature, number: int) -> str:
         values = feature.attributes()
@@ -384,17 +385,26 @@ def write_feature_set_file(
         except ValueError:  # NaN or infinity in a double field: null
             return '{"attributes":' + encode_attrs(dict(zip(names, _finite(values))))
 
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        out.write(head)
+    spec = {"geometry": (encoder.geometry_type, encoder.has_z, encoder.has_m)
+            if has_geometry else None,
+            "attributes": (names, text_kinds) if plain_values is not None else None}
+    if helper is None:
+        helper = total >= HELPER_MIN_FEATURES and (os.cpu_count() or 1) > 1
+    text_helper = TextHelper.start(path, spec) if helper else None
+    sink = _HelperSink(text_helper) if text_helper is not None else _LocalSink(path, spec)
+
     count = 0
     # one QgsFeature filled in turn by nextFeature(): no new feature and wrapper per feature
     feature = QgsFeature()
     next_feature = features.nextFeature
     chunk = BATCH - 1  # the first cancel check comes after feature 999, as for a generator
-    with open(path, "w", encoding="utf-8", newline="\n") as out:
-        out.write(head)
+    try:
         more = True
         while more:
-            batch: list[str] = []
-            extend = batch.extend
+            attributes: list = []
+            geometries: list | None = [] if has_geometry else None
             number = count
             end = count + chunk
             chunk = BATCH
@@ -403,38 +413,68 @@ def write_feature_set_file(
                     more = False
                     break
                 number += 1
-                attrs = None
-                if fast_attributes is not None:
-                    values = feature.attributes()
-                    if indices is not None:
-                        values = [values[i] for i in indices]
-                    if add_oid:
-                        values.insert(0, number)
-                    attrs = fast_attributes(values)
-                if attrs is None:
-                    attrs = slow_attributes(feature, number)
+                values = feature.attributes()
+                if indices is not None:
+                    values = [values[i] for i in indices]
+                if add_oid:
+                    values.insert(0, number)
+                values = plain_values(values) if plain_values is not None else None
+                attributes.append(values if values is not None
+                                  else slow_attributes(feature, number))
                 if has_geometry:
                     geometry = feature.geometry()
-                    wkb = (geometry.forceRHR() if polygons else geometry).asWkb().data()
-                    text = wkb_text(wkb) if wkb else None
-                    if text is None:
-                        text = to_text(geometry)
-                    if text is not None:
-                        extend((",", attrs, ',"geometry":', text, "}"))
+                    if geometry.isEmpty():  # null too
+                        geometries.append(None)
                         continue
-                extend((",", attrs, "}"))
-            if batch:
-                if not count:
-                    batch[0] = ""  # no comma before the first feature
-                out.write("".join(batch))
+                    wkb = (geometry.forceRHR() if polygons else geometry).asWkb().data()
+                    # curves (and anything else not linear) are written here, from QGIS
+                    geometries.append(wkb if linear_wkb_type(wkb) else to_text(geometry))
+            if attributes:
+                sink.write(attributes, geometries)
             count = number
             if more and feedback is not None:
                 if feedback.isCanceled():
                     break
                 if step:
                     feedback.setProgress(min(100.0, (count + 1) * step))
+    except BaseException:
+        sink.abort()
+        raise
+    sink.finish()
+    with open(path, "a", encoding="utf-8", newline="\n") as out:
         out.write(tail)
     if warnings is not None:
         warnings.extend(plan.warnings + _counted(plan.encoder.warnings))
     return count
 
+
+class _LocalSink:
+    """Writes batches' text in this process (small sources, or no helper)."""
+
+    def __init__(self, path: str, spec: dict) -> None:
+        geometry, attributes = spec["geometry"], spec["attributes"]
+        self._linear = WkbToEsri(*geometry) if geometry else None
+        self._attribute_text = AttributeText(*attributes) if attributes else None
+        self._out = open(path, "a", encoding="utf-8", newline="\n")  # noqa: SIM115
+        self._first = True
+
+    def write(self, attributes: list, geometries: list | None) -> None:
+        pieces = batch_text(attributes, geometries, self._attribute_text, self._linear)
+        if self._first:
+            pieces[0] = ""  # no comma before the first feature
+            self._first = False
+        self._out.write("".join(pieces))
+
+    def finish(self) -> None:
+        self._out.close()
+
+    abort = finish
+
+
+class _HelperSink:
+    """Hands batches to the helper process, which writes them."""
+
+    def __init__(self, helper: TextHelper) -> None:
+        self.write = helper.send
+        self.finish = helper.finish
+        self.abort = helper.abort
