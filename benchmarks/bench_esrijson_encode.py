@@ -1,6 +1,8 @@
 """Encode benchmark: GeoPackage layer -> JSON file, whole processes, run in turn.
 
-ours:     qgis_process.bin run arcgisgp:layertoesrijson (streamed Esri JSON FeatureSet)
+ours:     qgis_process.bin run arcgisgp:layertoesrijson (streamed Esri JSON FeatureSet; the
+          text is written with the help of a second Python process, esrijson/text_helper.py:
+          its own peak, about 19 MB, is not in the peak printed, which is qgis_process's)
 baseline: QgsJsonExporter writing GeoJSON of the same layer in a PyQGIS process, feature by
           feature (its fastest use; ``exportFeatures`` on the whole list is printed too)
 Data: 100,000 twenty-vertex polygons with text, integer, double and date attributes

@@ -35,6 +35,10 @@ from .wkb import pack_uint32, parse_linear, reshape, unpack_uint32
 
 LINEAR_WKB_TYPES = frozenset((WKB_POINT, WKB_LINESTRING, WKB_POLYGON, WKB_MULTIPOINT,
                               WKB_MULTILINESTRING, WKB_MULTIPOLYGON))
+# the first five bytes (byte order, type code) of little-endian ISO WKB that WkbToEsri writes:
+# points, lines, polygons, single or multi, in any dimensions
+LINEAR_WKB_HEADS = frozenset(bytes([WKB_LITTLE_ENDIAN]) + pack_uint32(code + dims)
+                             for code in LINEAR_WKB_TYPES for dims in (0, 1000, 2000, 3000))
 _CACHED_SIZES = 512  # formats and unpackers kept for parts of up to this many vertices
 
 
@@ -216,13 +220,6 @@ class WkbToEsri:
         else:
             out["rings"] = [_pairs(p, self.dim) for p in parts]
         return out
-
-
-def linear_wkb_type(wkb: bytes) -> bool:
-    """True when ``wkb`` is little-endian ISO WKB of a point, line or polygon type (single or
-    multi, any dimensions): what :class:`WkbToEsri` writes."""
-    return (len(wkb) >= 5 and wkb[0] == WKB_LITTLE_ENDIAN
-            and unpack_uint32(wkb, 1)[0] % 1000 in LINEAR_WKB_TYPES)
 
 
 def _pairs(flat: array, dim: int) -> list:

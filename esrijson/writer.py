@@ -33,7 +33,7 @@ from .fields import _date_ms, _datetime_ms, field_to_esri, local_time_is_utc, sa
 from .qtypes import FieldType
 from .spatialref import encode_spatial_reference
 from .text_helper import TextHelper
-from .wkb_to_esri import WkbToEsri, linear_wkb_type
+from .wkb_to_esri import LINEAR_WKB_HEADS, WkbToEsri
 
 __all__ = ["source_to_feature_set", "write_feature_set_file", "FEATURE_SET", "FEATURE_COLLECTION"]
 
@@ -242,6 +242,11 @@ def _plain_values(kinds: list[tuple[Any, Any]]
     return plain, text_kinds
 
 
+def _not_plain(values: list) -> None:
+    """The plain values of a source whose fields are not all of the usual types: none."""
+    return None
+
+
 def _request(source: QgsFeatureSource, selected_only: bool) -> tuple[QgsFeatureRequest, int]:
     """Return the request for the features to write and how many there are (or -1)."""
     request = QgsFeatureRequest()
@@ -343,8 +348,8 @@ def write_feature_set_file(
 
     ``helper``: write the text in a second Python process while this one reads the next
     features (:mod:`esrijson.text_helper`): None (the default) does so for sources of at
-    least ``HELPER_MIN_FEATURES`` features on a machine with two cores or more; the file is
-    the same either way.
+    least ``HELPER_MIN_FEATURES`` features on a machine with two cores or more, unless the
+    environment says ``ARCGIS_GP_TEXT_HELPER=0``; the file is the same either way.
     """
     plan = _Plan(source, shape, keep_curves, big_integer_type, safe_names)
     names = plan.names_out()
@@ -368,9 +373,10 @@ def write_feature_set_file(
     indices = None if plan.all_fields else plan.indices
     add_oid = plan.add_oid
     plain = _plain_values(plan.kinds)
-    plain_values, text_kinds = plain if plain is not None else (None, [])
+    plain_values, text_kinds = plain if plain is not None else (_not_plain, [])
     polygons = plan.encoder.geometry_type == POLYGON
     encoder = plan.encoder
+    linear_heads = LINEAR_WKB_HEADS
 
     def slow_attributes(feature, number: int) -> str:
         values = feature.attributes()
@@ -389,9 +395,10 @@ def write_feature_set_file(
         out.write(head)
     spec = {"geometry": (encoder.geometry_type, encoder.has_z, encoder.has_m)
             if has_geometry else None,
-            "attributes": (names, text_kinds) if plain_values is not None else None}
+            "attributes": (names, text_kinds) if plain is not None else None}
     if helper is None:
-        helper = total >= HELPER_MIN_FEATURES and (os.cpu_count() or 1) > 1
+        helper = (total >= HELPER_MIN_FEATURES and (os.cpu_count() or 1) > 1
+                  and os.environ.get("ARCGIS_GP_TEXT_HELPER", "1") != "0")
     text_helper = TextHelper.start(path, spec) if helper else None
     sink = _HelperSink(text_helper) if text_helper is not None else _LocalSink(path, spec)
 
@@ -418,7 +425,7 @@ def write_feature_set_file(
                     values = [values[i] for i in indices]
                 if add_oid:
                     values.insert(0, number)
-                values = plain_values(values) if plain_values is not None else None
+                values = plain_values(values)
                 attributes.append(values if values is not None
                                   else slow_attributes(feature, number))
                 if has_geometry:
@@ -428,7 +435,7 @@ def write_feature_set_file(
                         continue
                     wkb = (geometry.forceRHR() if polygons else geometry).asWkb().data()
                     # curves (and anything else not linear) are written here, from QGIS
-                    geometries.append(wkb if linear_wkb_type(wkb) else to_text(geometry))
+                    geometries.append(wkb if wkb[:5] in linear_heads else to_text(geometry))
             if attributes:
                 sink.write(attributes, geometries)
             count = number
