@@ -76,3 +76,16 @@ def test_a_directory_nested_too_deep_is_a_clear_error(faultproxy: Any) -> None:
     with pytest.raises(NotJSONError) as caught:
         find_services(GPClient(backoff=0.01), faultproxy.url + SERVICES)
     assert "nests its JSON too deep" in str(caught.value)
+
+
+def test_the_depth_check_counts_only_open_arrays_and_objects() -> None:
+    """Exactly the limit passes, one more does not; brackets in strings (escaped quotes
+    included) do not count; keys between levels do not hide them; siblings do not add up."""
+    from arcgis_gp.gp_client._util import nests_deeper_than
+
+    assert not nests_deeper_than(b"[" * 900 + b"]" * 900, 900)
+    assert nests_deeper_than(b"[" * 901 + b"]" * 901, 900)
+    assert nests_deeper_than(b'{"k":' * 901 + b"1" + b"}" * 901, 900)
+    assert not nests_deeper_than(b'{"a":"' + b"[" * 2000 + b'"}', 900)
+    assert not nests_deeper_than(b'["\\"' + b"{" * 1000 + b'\\\\"]', 900)
+    assert not nests_deeper_than(b"[" + b"[1,{}]," * 5000 + b"0]", 900)
