@@ -403,13 +403,15 @@ class Job:
              on_message: Optional[OnMessage] = None,
              on_progress: Optional[OnProgress] = None, *,
              schedule: Optional[PollSchedule] = None,
-             cancel_grace: float = 5.0) -> JobStatus:
+             cancel_grace: float = 5.0,
+             on_status: Optional[Callable[[JobStatus], None]] = None) -> JobStatus:
         """Poll until the job ends; return the succeeded status or raise its JobError.
 
         ``deadline``: seconds to wait at most (DeadlineError then; the job keeps running).
         ``should_cancel``: called every 50 ms; when it returns True the server job is
         cancelled and JobCancelledError raised. ``on_message`` gets each new server message
-        once; ``on_progress`` each change of the server's progress.
+        once; ``on_progress`` each change of the server's progress; ``on_status`` every
+        status answer, the last one included.
         """
         sched = schedule or PollSchedule()
         self.should_cancel = should_cancel
@@ -451,6 +453,8 @@ class Job:
             elapsed = now - start
             if st is not None:
                 self._deliver(st, on_message)
+                if on_status is not None:
+                    on_status(st)
                 if st.progress is not None and st.progress != last_progress:
                     last_progress = st.progress
                     if on_progress is not None:

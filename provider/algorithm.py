@@ -329,8 +329,9 @@ class GpTaskAlgorithm(QgsProcessingAlgorithm):
                 QCoreApplication.processEvents()
 
         try:
-            job.wait(should_cancel=should_cancel, on_message=on_message,
-                     on_progress=on_progress)
+            with attach.waited_here(job.url):
+                job.wait(should_cancel=should_cancel, on_message=on_message,
+                         on_progress=on_progress, on_status=attach.StatusRecorder(job))
         except JobCancelledError:
             if feedback.isCanceled():
                 feedback.reportError(f"Cancelled job {job.job_id} on the server.", False)

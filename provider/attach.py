@@ -1,16 +1,20 @@
 """Jobs that outlive their run: ``ARCGISGP_ATTACH_JOB`` and the job record of every run.
 
 A task algorithm records each job it submits (or re-attaches to) in the profile's job store
-(job_store.py) the moment the server gives it a job id, and its last status when the wait
-ends. With ``ARCGISGP_ATTACH_JOB`` set to a job id or job URL of the same task, the
-algorithm submits nothing: the task's inputs are not needed, and it waits for that job and
-writes its results into the outputs given, exactly as after its own submitJob.
+(job_store.py) the moment the server gives it a job id, and each new status while it waits
+(the jobs panel skips the jobs a run of this process waits for: one poller per job). With
+``ARCGISGP_ATTACH_JOB`` set to a job id or job URL of the same task, the algorithm submits
+nothing: the task's inputs are not needed, and it waits for that job and writes its results
+into the outputs given, exactly as after its own submitJob.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Optional
 
@@ -147,6 +151,47 @@ def record_status(job: jobs.Job, store: Optional[JobStore] = None) -> Optional[J
     if status is None:
         return None
     return _safe(lambda: (store or JobStore()).update(job.url, lambda r: with_status(r, status)))
+
+
+class StatusRecorder:
+    """``on_status`` of a run's wait: writes the job's status into its record whenever the
+    status, the progress or the number of messages changed, so the jobs panel shows the run's
+    answers without polling the job itself (see :func:`waited_here`)."""
+
+    def __init__(self, job: jobs.Job, store: Optional[JobStore] = None) -> None:
+        self.job_url = job.url
+        self.store = store
+        self._last: Optional[tuple] = None
+
+    def __call__(self, status: jobs.JobStatus) -> None:
+        percent = status.progress.percent if status.progress is not None else None
+        key = (status.status, percent, len(status.messages))
+        if key != self._last:
+            self._last = key
+            _safe(lambda: (self.store or JobStore()).update(
+                self.job_url, lambda r: with_status(r, status)))
+
+
+_waited_here: set[str] = set()
+_waited_lock = threading.Lock()
+
+
+@contextmanager
+def waited_here(job_url: str) -> Iterator[None]:
+    """Mark a job as waited for by a run in this process while the block runs."""
+    with _waited_lock:
+        _waited_here.add(job_url)
+    try:
+        yield
+    finally:
+        with _waited_lock:
+            _waited_here.discard(job_url)
+
+
+def is_waited_here(job_url: str) -> bool:
+    """True while a run in this process polls that job (the panel then leaves it alone)."""
+    with _waited_lock:
+        return job_url in _waited_here
 
 
 def with_status(record: JobRecord, status: jobs.JobStatus) -> JobRecord:

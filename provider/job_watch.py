@@ -7,7 +7,8 @@ round is scheduled with a timer. A job is polled like the algorithm's own wait
 (gp_client.jobs.PollSchedule): often while it is young for the watcher, every few seconds
 after a minute. Between rounds nothing runs, so QGIS can close at any time; a round in
 flight aborts its request when cancelled (on unload, or by the task manager at exit), and
-the next QGIS start resumes watching what the store says is still running.
+the next QGIS start resumes watching what the store says is still running. A job that a run
+in this process is waiting for is left to that run, which records each new status itself.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..gp_client import jobs
 from ..gp_client.client import GPClient
 from ..gp_client.errors import GPError, ServerError
 from ..gp_client.urls import origin_of
-from .attach import UnknownJobError, with_status
+from .attach import UnknownJobError, is_waited_here, with_status
 from .clients import make_client
 from .connections import Connection, ConnectionStore
 from .explain import explain_error
@@ -198,6 +199,9 @@ class JobWatcher(QObject):
         due = []
         for record in running:
             self._first_seen.setdefault(record.job_url, now)
+            if is_waited_here(record.job_url):  # the run records what it learns
+                self._due[record.job_url] = now + self.schedule.ceiling
+                continue
             if self._due.get(record.job_url, now) <= now:
                 due.append((record, self._connection(record)))
         if not due:

@@ -50,8 +50,9 @@ def test_wait_returns_results_messages_once_and_progress(gpserver: Any, recordin
     assert job.last_status is not None and job.last_status.status == "esriJobSubmitted"
     seen: list[Message] = []
     percents: list[float] = []
+    answers: list = []
     status = job.wait(deadline=30, on_message=seen.append,
-                      on_progress=lambda p: percents.append(p.percent))
+                      on_progress=lambda p: percents.append(p.percent), on_status=answers.append)
     assert status.succeeded and status.is_terminal
     assert seen == list(status.messages)  # every message, once, in order
     assert len({id(m) for m in seen}) == len(seen)
@@ -60,6 +61,7 @@ def test_wait_returns_results_messages_once_and_progress(gpserver: Any, recordin
     assert job.results() == {"Slept": 1.2}
     states = _statuses(recording, job)
     assert states[-1] == "esriJobSucceeded"
+    assert [a.status for a in answers] == states  # on_status: every answer, the last too
     assert set(states[:-1]) <= {"esriJobSubmitted", "esriJobExecuting"}
     assert "esriJobExecuting" in states[:-1]  # the wait went on through Executing
 

@@ -198,3 +198,39 @@ def test_a_cancelled_feedback_sends_no_request(gpserver: Any, gpserver_faults: A
     with pytest.raises(NetworkError, match="was cancelled"):
         QgisTransport(feedback=feedback).send("GET", gpserver.url + "/arcgis/rest/info",
                                               params={"f": "json"})
+
+
+def test_a_job_this_qgis_waits_for_is_not_polled_by_the_panel_too(
+        served_provider: GpProvider, gpserver: Any) -> None:
+    """A run in this QGIS polls its own job; the panel, watching the store the run records
+    into, shows that job from the run's answers instead of asking the server again."""
+    import processing
+    from qgis.core import QgsApplication
+
+    from arcgis_gp.provider.job_watch import JobRequestTask
+
+    store = JobStore()  # where runs record their jobs
+    panel = JobsPanel(store, served_provider.store)
+    asked: list[str] = []  # the job URLs the panel's rounds asked the server about
+    manager = QgsApplication.taskManager()
+
+    def added(task_id: int) -> None:
+        task = manager.task(task_id)
+        if isinstance(task, JobRequestTask):
+            asked.extend(record.job_url for record, _connection in task.work)
+
+    manager.taskAdded.connect(added)
+    panel.start()
+    try:
+        # on the main thread the run turns the event loop: the panel's timer fires meanwhile
+        result = processing.run(ASYNC + "sleep", {"Seconds": 3})
+    finally:
+        manager.taskAdded.disconnect(added)
+        panel.stop()
+        panel.close()
+    assert result["Slept"] == pytest.approx(3)
+    mine = [r for r in store.all() if r.task_url.endswith("/Demo/Analysis/GPServer/Sleep")
+            and r.task_url.startswith(gpserver.url)]
+    record = mine[0]
+    assert record.status == "esriJobSucceeded" and record.progress == 100.0
+    assert record.job_url not in asked
