@@ -48,7 +48,8 @@ HELP_TEXT = (
 
 
 class ConnectionEditDialog(QDialog, _EDIT_FORM):
-    """Edits one connection: name, URL, QGIS authentication configuration, referer."""
+    """Edits one connection: name, URL, QGIS authentication configuration, referer, how
+    long a synchronous task may take and how long to keep trying an unreachable server."""
 
     def __init__(self, connection: Optional[Connection] = None,
                  taken_names: tuple[str, ...] = (), parent: Optional[QWidget] = None) -> None:
@@ -64,6 +65,8 @@ class ConnectionEditDialog(QDialog, _EDIT_FORM):
             self.urlEdit.setText(connection.url)
             self.refererEdit.setText(connection.referer)
             self.auth_select.setConfigId(connection.authcfg)
+            self.executeTimeoutSpin.setValue(round(connection.execute_timeout))
+            self.patienceSpin.setValue(round(connection.patience))
         self.buttonBox.accepted.connect(self.accept)
         self.buttonBox.rejected.connect(self.reject)
 
@@ -74,6 +77,8 @@ class ConnectionEditDialog(QDialog, _EDIT_FORM):
             url=normalize_url(self.urlEdit.text()),
             authcfg=self.auth_select.configId() or "",
             referer=self.refererEdit.text().strip(),
+            execute_timeout=float(self.executeTimeoutSpin.value()),  # 0: the default
+            patience=float(self.patienceSpin.value()),
         )
 
     def problems(self) -> list[str]:

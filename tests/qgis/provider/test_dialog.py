@@ -143,6 +143,25 @@ def test_edit_dialog_refuses_bad_input() -> None:
     assert "already exists" in dialog.problemLabel.text()
 
 
+def test_edit_dialog_keeps_and_sets_the_timeout_and_the_patience(
+        store: ConnectionStore) -> None:
+    """Editing a connection keeps its execute timeout and patience (it used to drop them
+    from the settings); 0 shows as the default and stores nothing."""
+    store.save(Connection("slow", "https://gis.example/arcgis/rest/services",
+                          execute_timeout=1800.0, patience=900.0))
+    (stored,) = store.stored()
+    dialog = ConnectionEditDialog(stored)
+    assert dialog.executeTimeoutSpin.value() == 1800 and dialog.patienceSpin.value() == 900
+    assert dialog.connection() == stored
+    dialog.patienceSpin.setValue(0)
+    assert dialog.patienceSpin.text() == "Default (300 s)"
+    dialog.executeTimeoutSpin.setValue(120)
+    store.save(dialog.connection(), old_name="slow")
+    (again,) = store.stored()
+    assert (again.execute_timeout, again.patience) == (120.0, 0.0)
+    dispose(dialog)
+
+
 def test_edit_refresh_and_remove(gpserver_url: str, store: ConnectionStore,
                                  tmp_path: Any) -> None:
     services = gpserver_url + "/arcgis/rest/services/Demo/AnalysisSync/GPServer"
