@@ -242,11 +242,6 @@ def _plain_values(kinds: list[tuple[Any, Any]]
     return plain, text_kinds
 
 
-def _not_plain(values: list) -> None:
-    """The plain values of a source whose fields are not all of the usual types: none."""
-    return None
-
-
 def _request(source: QgsFeatureSource, selected_only: bool) -> tuple[QgsFeatureRequest, int]:
     """Return the request for the features to write and how many there are (or -1)."""
     request = QgsFeatureRequest()
@@ -373,7 +368,7 @@ def write_feature_set_file(
     indices = None if plan.all_fields else plan.indices
     add_oid = plan.add_oid
     plain = _plain_values(plan.kinds)
-    plain_values, text_kinds = plain if plain is not None else (_not_plain, [])
+    plain_values, text_kinds = plain if plain is not None else (None, [])
     polygons = plan.encoder.geometry_type == POLYGON
     encoder = plan.encoder
     linear_heads = LINEAR_WKB_HEADS
@@ -420,12 +415,14 @@ def write_feature_set_file(
                     more = False
                     break
                 number += 1
-                values = feature.attributes()
-                if indices is not None:
-                    values = [values[i] for i in indices]
-                if add_oid:
-                    values.insert(0, number)
-                values = plain_values(values)
+                values = None
+                if plain_values is not None:
+                    values = feature.attributes()
+                    if indices is not None:
+                        values = [values[i] for i in indices]
+                    if add_oid:
+                        values.insert(0, number)
+                    values = plain_values(values)
                 attributes.append(values if values is not None
                                   else slow_attributes(feature, number))
                 if has_geometry:
