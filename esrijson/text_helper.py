@@ -38,6 +38,8 @@ _LENGTH = struct.Struct("<Q")
 _READY = b"ready\n"
 _PICKLE_PROTOCOL = 4
 _PIPE_BYTES = 1 << 20
+_INCOMPLETE = ("the file is incomplete. Run again; if this happens again, set the environment "
+               "variable ARCGIS_GP_TEXT_HELPER=0 so that QGIS writes the file alone.")
 # the folder holding the plugin package, as imported (not resolved: the package may be a link)
 _PACKAGE_ROOT = Path(__file__).absolute().parents[2]
 _PACKAGE = __name__.rsplit(".", 2)[0]  # "arcgis_gp" (the plugin folder's name)
@@ -62,6 +64,7 @@ class TextHelper:
     """The writer's side of the helper: start it, send batches, finish or abort."""
 
     def __init__(self, process: subprocess.Popen, errors: Any, spec: dict) -> None:
+        # spec: as given to start(), with "path"
         self._process = process
         self._errors = errors
         self._pipe: BinaryIO = process.stdin
@@ -91,10 +94,11 @@ class TextHelper:
         except OSError:
             errors.close()
             return None
+        spec = {"path": str(path), **spec}
         helper = cls(process, errors, spec)
         _widen(process.stdin)
         try:
-            helper._send({"path": str(path), **spec})
+            helper._send(spec)
             ready = process.stdout.readline() == _READY
         except OSError:
             ready = False
@@ -115,10 +119,11 @@ class TextHelper:
             batch = (attributes, geometries)
         try:
             self._send(batch)
-        except OSError:  # the helper stopped: finish() says why
+        except OSError:  # the helper stopped early: finish() raises what it said
             self.finish()
-            raise EsriJsonWriteError("the helper process writing the file stopped without "
-                                     "a reason (see the QGIS log)") from None
+            raise EsriJsonWriteError(
+                f"The helper process writing {self._spec.get('path')} stopped before the end "
+                f"(exit status 0): {_INCOMPLETE}") from None
 
     def finish(self) -> None:
         """Let the helper write what it has and close the file; raise its error, if any."""
@@ -132,8 +137,9 @@ class TextHelper:
         message = self._errors.read().decode("utf-8", "replace").strip()
         self._errors.close()
         if status != 0:
-            raise EsriJsonWriteError(message or f"the helper process writing the file failed "
-                                     f"(exit status {status})")
+            raise EsriJsonWriteError(message or (
+                f"The helper process writing {self._spec.get('path')} stopped (exit status "
+                f"{status}): {_INCOMPLETE}"))
 
     def abort(self) -> None:
         """Stop the helper at once (an error on the writer's side)."""
@@ -196,6 +202,7 @@ def serve(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
     frames = _frames(stdin)
+    spec: dict | None = None
     try:
         spec = next(frames)
         attribute_text, linear = _formatters(spec)
@@ -214,7 +221,7 @@ def serve(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
         sys.stderr.write(f"{err}\n")
         return 2
     except Exception as err:  # noqa: BLE001 - a fault of ours: the writer reports it
-        sys.stderr.write(f"the helper process writing the file failed: "
-                         f"{type(err).__name__}: {err}\n")
+        sys.stderr.write(f"The helper process writing {spec.get('path') if spec else 'the file'} "
+                         f"failed ({type(err).__name__}: {err}): {_INCOMPLETE}\n")
         return 2
     return 0

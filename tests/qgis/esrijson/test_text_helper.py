@@ -196,9 +196,11 @@ def test_a_broken_helper_is_a_clear_error(tmp_path: Path) -> None:
     helper = text_helper.TextHelper.start(str(path), {"geometry": None, "attributes": None})
     assert helper is not None
     helper.send([[1, 2]] * 3, None)  # attribute values, but the spec gave no attributes
-    with pytest.raises(EsriJsonWriteError, match="the helper process writing the file "
-                                                 "failed: AttributeError"):
+    with pytest.raises(EsriJsonWriteError) as caught:
         helper.finish()
+    text = str(caught.value)
+    assert f"The helper process writing {path} failed (AttributeError" in text
+    assert "the file is incomplete" in text and "ARCGIS_GP_TEXT_HELPER=0" in text
 
 
 def test_the_helper_imports_no_qgis() -> None:
