@@ -192,3 +192,11 @@ def median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def paired(ours: list[float], base: list[float]) -> tuple[float, float, float]:
+    """(median, lowest, highest) of the per-round ratios ours/base. Each round runs both
+    commands one after the other, so its ratio is measured at one speed of a shared machine
+    whose speed drifts between rounds: the median of the ratios is the figure to quote."""
+    ratios = [o / b for o, b in zip(ours, base)]
+    return median(ratios), min(ratios), max(ratios)
