@@ -13,8 +13,8 @@ from typing import Any
 from qgis.core import QgsField
 
 from .codes import guess_geometry_type
-from .decode import geometry_dims
 from .errors import EsriJsonError
+from .esri_to_wkb import geometry_dims
 from .fields import infer_field
 
 

@@ -32,7 +32,7 @@ from qgis.core import (
 
 from ._stream import CHUNK_CHARS, JsonStream
 from .codes import normalize_geometry_type
-from .decode import FeatureWarnings, GeometryDecoder
+from .decode import GeometryDecoder
 from .document import (
     Inference,
     Marker,
@@ -43,6 +43,7 @@ from .document import (
     set_path,
 )
 from .errors import EsriJsonError, EsriJsonSyntaxError
+from .esri_to_wkb import FeatureWarnings
 from .fields import field_from_esri, value_converter
 from .spatialref import SpatialReferenceDecoder
 
