@@ -48,9 +48,11 @@ class FeatureWarnings:
 
     def __init__(self) -> None:
         self._seen: dict[str, tuple[list[int], list[int]]] = {}
+        self.count = 0  # warnings added, all messages together
 
     def add(self, message: str, position: int | None) -> None:
         """Count one feature (by its position in the features array, from 1) for a message."""
+        self.count += 1
         entry = self._seen.get(message)
         if entry is None:
             entry = self._seen[message] = ([0], [])

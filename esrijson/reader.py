@@ -27,6 +27,7 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFields,
+    QgsGeometry,
     QgsWkbTypes,
 )
 
@@ -45,7 +46,9 @@ from .document import (
 from .errors import EsriJsonError, EsriJsonSyntaxError
 from .esri_to_wkb import FeatureWarnings
 from .fields import field_from_esri, value_converter
+from .read_helper import match_keys
 from .spatialref import SpatialReferenceDecoder
+from .text_helper import frames, launch
 
 __all__ = [
     "DecodedFeatureSet",
@@ -57,6 +60,9 @@ __all__ = [
 
 SAMPLE_SIZE = 1000
 SAMPLE_CHARS = 16 << 20
+# files from this size on (about 6,000 polygons) are parsed by the read helper process, on
+# machines with two cores or more; the features are the same (read_helper.py)
+READ_HELPER_MIN_BYTES = 4 << 20
 JUNK_FEATURE = ("Entries of 'features' that are not {attributes, geometry} objects were "
                 "skipped")
 JUNK_ATTRIBUTES = "Features whose 'attributes' is not an object were read without attributes"
@@ -214,19 +220,28 @@ class DecodedFeatureSet:
 
         def build(raw: Any, position: int) -> QgsFeature | None:
             nonlocal n, top, checked
-            if type(raw) is not dict or not ("attributes" in raw or "geometry" in raw):
+            if type(raw) is tuple:  # (values, WKB) from the read helper (read_helper.py)
+                values, wkb = raw
+                geom = None
+                if wkb is not None:
+                    geom = QgsGeometry()
+                    geom.fromWkb(wkb)
+            elif type(raw) is not dict or not ("attributes" in raw or "geometry" in raw):
                 note(JUNK_FEATURE, position)
                 return None
+            else:
+                attrs = raw.get("attributes")
+                if type(attrs) is not dict:
+                    if attrs is not None:
+                        note(JUNK_ATTRIBUTES, position)
+                    attrs = empty
+                elif not checked:
+                    checked = True
+                    self._keys_checked = True
+                    match_keys(keys, attrs)
+                values = list(map(attrs.get, keys))
+                geom = decode(raw.get("geometry"), position)
             n += 1
-            attrs = raw.get("attributes")
-            if type(attrs) is not dict:
-                if attrs is not None:
-                    note(JUNK_ATTRIBUTES, position)
-                attrs = empty
-            elif not checked:
-                checked = True
-                _match_keys(keys, attrs)
-            values = list(map(attrs.get, keys))
             for index, convert in converters:
                 values[index] = convert(values[index])
             # the OID is the feature id while OIDs increase (they do in server answers);
@@ -237,12 +252,21 @@ class DecodedFeatureSet:
             top = fid
             feature = QgsFeature(fields, fid)
             feature.setAttributes(values)
-            geom = decode(raw.get("geometry"), position)
             if geom is not None:
                 feature.setGeometry(geom)
             return feature
 
+        self._keys_in_use = keys
+        self._keys_checked = False
         return build
+
+    def _helper_spec(self) -> dict:
+        """What the read helper needs to prepare features as :meth:`_builder`'s ``build``
+        would (called once the sample has been built: the keys are matched by then)."""
+        d = self._decoder
+        return {"keys": list(self._keys_in_use), "checked": self._keys_checked,
+                "decoder": (d.geometry_type, d.has_z, d.has_m, d.curves, d.layer_has_z,
+                            d.layer_has_m)}
 
     def features(self) -> Iterator[QgsFeature]:
         """Iterate over the features as QgsFeature with :attr:`fields` (may be repeated)."""
@@ -250,7 +274,7 @@ class DecodedFeatureSet:
         self._decoder.warnings = self._feature_warnings
         build = self._builder()
         count = 0
-        for position, raw in enumerate(self._source.raw_features(), 1):
+        for position, raw in enumerate(self._source.raw_features(self._helper_spec), 1):
             feature = build(raw, position)
             if feature is not None:
                 count += 1
@@ -290,18 +314,6 @@ def _transfer_warning(count: int | None) -> str:
             f"{got}. Ask for the rest (resultOffset) or raise the service's maxRecordCount.")
 
 
-def _match_keys(keys: list[str], attrs: dict) -> None:
-    """Map field names to attribute keys that differ only in case (seen on some servers)."""
-    missing = [i for i, k in enumerate(keys) if k not in attrs]
-    if not missing:
-        return
-    lower = {k.lower(): k for k in attrs}
-    for i in missing:
-        other = lower.get(keys[i].lower())
-        if other is not None:
-            keys[i] = other
-
-
 def _bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
@@ -334,7 +346,7 @@ class _DictSource:
         self.features = features
         self.progress = 0.0
 
-    def raw_features(self) -> Iterator[Any]:
+    def raw_features(self, helper_spec: Callable[[], dict] | None = None) -> Iterator[Any]:
         total = max(1, len(self.features))
         for i, raw in enumerate(self.features):
             self.progress = i / total
@@ -378,32 +390,86 @@ class _FileSource:
         self.progress = 0.0
         self._trailer: _Trailer | None = None
 
-    def raw_features(self) -> Iterator[Any]:
+    def raw_features(self, helper_spec: Callable[[], dict] | None = None) -> Iterator[Any]:
+        """Yield the raw features (dicts as parsed), or for big files past the sample,
+        ``(values, WKB)`` rows prepared by the read helper (see :mod:`esrijson.read_helper`).
+        ``helper_spec`` gives what the helper needs, once the sample has been built."""
         path = self.features_path
+        skip = 0
         if self.live is not None:
             stream, events, sample = self.live
             self.live = None
             yield from sample
+            skip = len(sample)
         else:
             stream = JsonStream(self.path, self.chunk_chars)
             events = stream.events()
-        try:
-            for event in events:
-                kind = event[0]
-                if kind == "feature":
-                    if event[1] == path:
-                        self.progress = min(1.0, stream.offset / self.size)
-                        yield event[2]
-                elif kind == "value":
-                    set_path(self.skeleton, event[1], event[2], event[3])
-        finally:
+        launched = self._helper(helper_spec, skip)
+        if launched is not None:
             events.close()
+            trailing_commas = yield from self._helper_rows(*launched)
+        else:
+            try:
+                for event in events:
+                    kind = event[0]
+                    if kind == "feature":
+                        if event[1] == path:
+                            self.progress = min(1.0, stream.offset / self.size)
+                            yield event[2]
+                    elif kind == "value":
+                        set_path(self.skeleton, event[1], event[2], event[3])
+            finally:
+                events.close()
+            trailing_commas = stream.trailing_commas
         self.progress = 1.0
         # keys that came after the features (exceededTransferLimit, more layers ...)
         warnings: list[str] = []
         fs, ld, _ = locate(listify(self.skeleton), warnings)
         self._trailer = _Trailer(bool(pick(fs, ld, "exceededTransferLimit")), warnings,
-                                 stream.trailing_commas)
+                                 trailing_commas)
+
+    def _helper(self, helper_spec: Callable[[], dict] | None, skip: int):
+        """Start the read helper for a big file on a machine with two cores or more (unless
+        ARCGIS_GP_HELPER=0); None to read in this process."""
+        if (helper_spec is None or self.size < READ_HELPER_MIN_BYTES
+                or (os.cpu_count() or 1) < 2 or os.environ.get("ARCGIS_GP_HELPER") == "0"):
+            return None
+        spec = {"path": self.path, "chunk_chars": self.chunk_chars,
+                "features_path": self.features_path, "skip": skip, **helper_spec()}
+        return launch("read_helper", spec)
+
+    def _helper_rows(self, process: Any, errors: Any) -> Iterator[Any]:
+        """Yield the helper's rows; return the trailing commas it met. The helper is
+        stopped when the reading stops, finished or not."""
+        trailing_commas = 0
+        try:
+            for frame in frames(process.stdout):
+                if frame[0] == "rows":
+                    yield from frame[1]
+                    self.progress = min(1.0, frame[2] / self.size)
+                elif frame[0] == "end":
+                    for key_path, key, value in frame[1]:
+                        set_path(self.skeleton, key_path, key, value)
+                    trailing_commas = frame[2]
+                    break
+                else:  # "error": the file is not JSON further on
+                    error = EsriJsonSyntaxError if frame[1] == "EsriJsonSyntaxError" \
+                        else EsriJsonError
+                    raise error(frame[2])
+            else:
+                errors.seek(0)
+                said = errors.read().decode("utf-8", "replace").strip()
+                raise EsriJsonError(f"The helper process reading {self.path} stopped before "
+                                    f"the end ({said or 'no message'}). Read it again; if "
+                                    "this happens again, set the environment variable "
+                                    "ARCGIS_GP_HELPER=0 so that QGIS reads it alone.")
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            for stream in (process.stdin, process.stdout, errors):
+                stream.close()
+        return trailing_commas
 
     def trailer(self) -> _Trailer | None:
         return self._trailer

@@ -39,7 +39,7 @@ _READY = b"ready\n"
 _PICKLE_PROTOCOL = 4
 _PIPE_BYTES = 1 << 20
 _INCOMPLETE = ("the file is incomplete. Run again; if this happens again, set the environment "
-               "variable ARCGIS_GP_TEXT_HELPER=0 so that QGIS writes the file alone.")
+               "variable ARCGIS_GP_HELPER=0 so that QGIS writes the file alone.")
 # the folder holding the plugin package, as imported (not resolved: the package may be a link)
 _PACKAGE_ROOT = Path(__file__).absolute().parents[2]
 _PACKAGE = __name__.rsplit(".", 2)[0]  # "arcgis_gp" (the plugin folder's name)
@@ -58,6 +58,56 @@ def helper_python() -> str | None:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return None
+
+
+def launch(module: str, spec: dict, python: str | None = None
+           ) -> tuple[subprocess.Popen, Any] | None:
+    """Start ``serve()`` of one of this package's pure modules (``text_helper``,
+    ``read_helper``) in the system Python, send it ``spec`` and wait for its ``ready``.
+    Return (process, its standard error file), None when it cannot start."""
+    python = python or helper_python()
+    if python is None:
+        return None
+    code = (f"import sys; sys.path.insert(0, {str(_PACKAGE_ROOT)!r}); "
+            f"from {_PACKAGE}.esrijson.{module} import serve; sys.exit(serve())")
+    errors = tempfile.TemporaryFile()  # a file, not a pipe: the helper never blocks on it
+    try:
+        process = subprocess.Popen(
+            [python, "-I", "-S", "-c", code], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=errors,
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+    except OSError:
+        errors.close()
+        return None
+    try:
+        send_frame(process.stdin, spec)
+        ready = process.stdout.readline() == _READY
+    except OSError:
+        ready = False
+    if not ready:
+        process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout, errors):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        return None
+    return process, errors
+
+
+def send_frame(pipe: BinaryIO, obj: Any) -> None:
+    """Write one length-prefixed pickle to ``pipe``."""
+    data = pickle.dumps(obj, protocol=_PICKLE_PROTOCOL)
+    pipe.write(_LENGTH.pack(len(data)))
+    pipe.write(data)
+    pipe.flush()
+
+
+def answer_ready(stdout: BinaryIO) -> None:
+    """The helper's side of the handshake."""
+    stdout.write(_READY)
+    stdout.flush()
 
 
 class TextHelper:
@@ -80,32 +130,13 @@ class TextHelper:
         ``spec``: ``geometry`` (None or (Esri geometry type, has Z, has M)) and
         ``attributes`` (None or (names, kinds)) for :mod:`esrijson.feature_text`.
         """
-        python = python or helper_python()
-        if python is None:
-            return None
-        code = (f"import sys; sys.path.insert(0, {str(_PACKAGE_ROOT)!r}); "
-                f"from {_PACKAGE}.esrijson.text_helper import serve; sys.exit(serve())")
-        errors = tempfile.TemporaryFile()  # a file, not a pipe: the helper never blocks on it
-        try:
-            process = subprocess.Popen(
-                [python, "-I", "-S", "-c", code], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=errors,
-                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
-        except OSError:
-            errors.close()
-            return None
         spec = {"path": str(path), **spec}
-        helper = cls(process, errors, spec)
-        _widen(process.stdin)
-        try:
-            helper._send(spec)
-            ready = process.stdout.readline() == _READY
-        except OSError:
-            ready = False
-        if not ready:
-            helper.abort()
+        launched = launch("text_helper", spec, python)
+        if launched is None:
             return None
-        return helper
+        process, errors = launched
+        _widen(process.stdin)
+        return cls(process, errors, spec)
 
     def send(self, attributes: list, geometries: list | None) -> None:
         """Hand one batch over (see :func:`esrijson.feature_text.batch_text`), or its text
@@ -150,10 +181,7 @@ class TextHelper:
             pass
 
     def _send(self, obj: Any) -> None:
-        data = pickle.dumps(obj, protocol=_PICKLE_PROTOCOL)
-        self._pipe.write(_LENGTH.pack(len(data)))
-        self._pipe.write(data)
-        self._pipe.flush()
+        send_frame(self._pipe, obj)
 
 
 def _formatters(spec: dict) -> tuple[AttributeText | None, WkbToEsri | None]:
@@ -186,7 +214,7 @@ def _waiting_bytes(pipe: BinaryIO) -> int:
         return 0
 
 
-def _frames(stream: BinaryIO):
+def frames(stream: BinaryIO):
     """Yield the objects sent by :meth:`TextHelper._send` until end of input."""
     while True:
         head = stream.read(_LENGTH.size)
@@ -201,16 +229,15 @@ def serve(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
     Return the exit status."""
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
-    frames = _frames(stdin)
+    batches = frames(stdin)
     spec: dict | None = None
     try:
-        spec = next(frames)
+        spec = next(batches)
         attribute_text, linear = _formatters(spec)
         with open(spec["path"], "a", encoding="utf-8", newline="\n") as out:
-            stdout.write(_READY)
-            stdout.flush()
+            answer_ready(stdout)
             first = True
-            for batch in frames:
+            for batch in batches:
                 text = batch if isinstance(batch, str) else "".join(
                     batch_text(*batch, attribute_text, linear))
                 if first and text:

@@ -344,7 +344,7 @@ def write_feature_set_file(
     ``helper``: write the text in a second Python process while this one reads the next
     features (:mod:`esrijson.text_helper`): None (the default) does so for sources of at
     least ``HELPER_MIN_FEATURES`` features on a machine with two cores or more, unless the
-    environment says ``ARCGIS_GP_TEXT_HELPER=0``; the file is the same either way.
+    environment says ``ARCGIS_GP_HELPER=0``; the file is the same either way.
     """
     plan = _Plan(source, shape, keep_curves, big_integer_type, safe_names)
     names = plan.names_out()
@@ -393,7 +393,7 @@ def write_feature_set_file(
             "attributes": (names, text_kinds) if plain is not None else None}
     if helper is None:
         helper = (total >= HELPER_MIN_FEATURES and (os.cpu_count() or 1) > 1
-                  and os.environ.get("ARCGIS_GP_TEXT_HELPER", "1") != "0")
+                  and os.environ.get("ARCGIS_GP_HELPER", "1") != "0")
     text_helper = TextHelper.start(path, spec) if helper else None
     sink = _HelperSink(text_helper) if text_helper is not None else _LocalSink(path, spec)
 

@@ -105,7 +105,7 @@ def test_the_helper_writes_the_same_bytes(tmp_path: Path, kind: str, shape: str)
 def test_a_big_source_uses_the_helper_by_default(tmp_path: Path, monkeypatch) -> None:
     """From HELPER_MIN_FEATURES features on two cores: the helper runs (a child process
     appears while the writer works) and the file is the one written alone; with
-    ARCGIS_GP_TEXT_HELPER=0 no process is started."""
+    ARCGIS_GP_HELPER=0 no process is started."""
     layer = _layer("Polygon", rows=writer.HELPER_MIN_FEATURES)
     assert text_helper.helper_python() is not None, "Debian has /usr/bin/python3.X"
     before = set(_children())  # the suite may run other processes (the reference server)
@@ -125,7 +125,7 @@ def test_a_big_source_uses_the_helper_by_default(tmp_path: Path, monkeypatch) ->
     assert not set(_children()) - before, "the helper process outlived the write"
 
     children.clear()
-    monkeypatch.setenv("ARCGIS_GP_TEXT_HELPER", "0")
+    monkeypatch.setenv("ARCGIS_GP_HELPER", "0")
     kept = tmp_path / "kept.json"
     writer.write_feature_set_file(layer, kept, feedback=Watch())
     assert children == [] and kept.read_bytes() == alone.read_bytes()
@@ -200,7 +200,7 @@ def test_a_broken_helper_is_a_clear_error(tmp_path: Path) -> None:
         helper.finish()
     text = str(caught.value)
     assert f"The helper process writing {path} failed (AttributeError" in text
-    assert "the file is incomplete" in text and "ARCGIS_GP_TEXT_HELPER=0" in text
+    assert "the file is incomplete" in text and "ARCGIS_GP_HELPER=0" in text
 
 
 def test_the_helper_imports_no_qgis() -> None:
