@@ -458,9 +458,10 @@ class _FileSource:
                     raise error(frame[2])
             else:
                 errors.seek(0)
-                said = errors.read().decode("utf-8", "replace").strip()
+                said = errors.read().decode("utf-8", "replace").strip().splitlines()
                 raise EsriJsonError(f"The helper process reading {self.path} stopped before "
-                                    f"the end ({said or 'no message'}). Read it again; if "
+                                    f"the end ({said[-1] if said else 'no message'}): not "
+                                    "every feature was read. Read it again; if "
                                     "this happens again, set the environment variable "
                                     "ARCGIS_GP_HELPER=0 so that QGIS reads it alone.")
         finally:

@@ -7,6 +7,7 @@ this folder are not affected.
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,19 @@ def qgis_wkt(compact: str) -> str:
     if Qgis.QGIS_VERSION_INT < 34000:
         return compact
     return re.sub(r"\b([A-Z][A-Za-z]*?)(ZM|Z|M) \(", r"\1 \2 (", compact)
+
+
+def child_processes() -> list[int]:
+    """Process ids of this process's living children (Linux /proc)."""
+    me = str(os.getpid())
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == me and fields[0] != "Z":
+                found.append(int(entry))
+    return found

@@ -19,7 +19,7 @@ import pytest
 
 from arcgis_gp.esrijson import reader
 from arcgis_gp.esrijson.errors import EsriJsonError, EsriJsonSyntaxError
-from tests.qgis.esrijson.helpers import RECORDED
+from tests.qgis.esrijson.helpers import RECORDED, child_processes
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -150,39 +150,61 @@ def test_a_big_file_uses_the_helper_by_default(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """From READ_HELPER_MIN_BYTES on two cores: a child process runs while the features are
     read, and they are the ones read alone."""
-    from tests.qgis.esrijson.test_text_helper import _children
-
     features = [{"attributes": {"OBJECTID": i, "name": "x" * 40}, "geometry": _polygon(i)}
                 for i in range(1, 40_000)]
     path = _write(tmp_path, features)
     assert path.stat().st_size >= reader.READ_HELPER_MIN_BYTES
     monkeypatch.delenv("ARCGIS_GP_HELPER", raising=False)
-    before = set(_children())
+    before = set(child_processes())
     decoded = reader.read_file(path)
     children: set[int] = set()
     ids = []
     for n, feature in enumerate(decoded.features()):
         if n % 5000 == 0:
-            children |= set(_children()) - before
+            children |= set(child_processes()) - before
         ids.append(feature.id())
     if (os.cpu_count() or 1) > 1:
         assert children, "no helper process ran"
-    assert not set(_children()) - before, "the helper process outlived the reading"
+    assert not set(child_processes()) - before, "the helper process outlived the reading"
     assert ids == list(range(1, 40_000))
 
 
 def test_stopping_early_stops_the_helper(tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.qgis.esrijson.test_text_helper import _children
-
     features = [{"attributes": {"OBJECTID": i}, "geometry": _polygon(i)} for i in range(1, 9000)]
     path = _write(tmp_path, features)
     monkeypatch.setenv("ARCGIS_GP_HELPER", "1")
     monkeypatch.setattr(reader, "READ_HELPER_MIN_BYTES", 0)
-    before = set(_children())
+    before = set(child_processes())
     iterator = reader.read_file(path, sample_size=SAMPLE).features()
     first = [next(iterator).id() for _ in range(100)]
-    assert set(_children()) - before, "no helper process ran"
+    assert set(child_processes()) - before, "no helper process ran"
     iterator.close()  # as a cancelled run does
-    assert not set(_children()) - before
+    assert not set(child_processes()) - before
     assert first == list(range(1, 101))
+
+
+def test_a_helper_that_dies_is_a_clear_error_not_a_short_layer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper killed mid-way (as by the system when memory runs out): the reading fails
+    saying not every feature was read, instead of ending early as if the file were shorter."""
+    import signal
+
+    features = [{"attributes": {"OBJECTID": i, "name": "x" * 200}, "geometry": _polygon(i)}
+                for i in range(1, 20_000)]
+    path = _write(tmp_path, features)
+    monkeypatch.setenv("ARCGIS_GP_HELPER", "1")
+    monkeypatch.setattr(reader, "READ_HELPER_MIN_BYTES", 0)
+    before = set(child_processes())
+    iterator = reader.read_file(path, sample_size=SAMPLE).features()
+    read = [next(iterator).id() for _ in range(100)]
+    (helper,) = set(child_processes()) - before
+    os.kill(helper, signal.SIGKILL)
+    with pytest.raises(EsriJsonError) as caught:
+        for feature in iterator:
+            read.append(feature.id())
+    assert "stopped before the end" in str(caught.value)
+    assert "not every feature was read" in str(caught.value)
+    assert "ARCGIS_GP_HELPER=0" in str(caught.value)
+    assert len(read) < 19_999 and read == list(range(1, len(read) + 1))
+    assert not set(child_processes()) - before

@@ -30,7 +30,7 @@ from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from arcgis_gp.esrijson import text_helper, writer
 from arcgis_gp.esrijson.errors import EsriJsonWriteError
-from tests.qgis.esrijson.helpers import gdal_layer
+from tests.qgis.esrijson.helpers import child_processes, gdal_layer
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -108,12 +108,12 @@ def test_a_big_source_uses_the_helper_by_default(tmp_path: Path, monkeypatch) ->
     ARCGIS_GP_HELPER=0 no process is started."""
     layer = _layer("Polygon", rows=writer.HELPER_MIN_FEATURES)
     assert text_helper.helper_python() is not None, "Debian has /usr/bin/python3.X"
-    before = set(_children())  # the suite may run other processes (the reference server)
+    before = set(child_processes())  # the suite may run other processes (the reference server)
     children: list[int] = []
 
     class Watch(QgsFeedback):
         def isCanceled(self) -> bool:  # noqa: N802 - QGIS API name
-            children.extend(set(_children()) - before)
+            children.extend(set(child_processes()) - before)
             return False
 
     auto, alone = tmp_path / "auto.json", tmp_path / "alone.json"
@@ -122,29 +122,13 @@ def test_a_big_source_uses_the_helper_by_default(tmp_path: Path, monkeypatch) ->
     assert auto.read_bytes() == alone.read_bytes()
     if (os.cpu_count() or 1) > 1:
         assert children, "no helper process ran"
-    assert not set(_children()) - before, "the helper process outlived the write"
+    assert not set(child_processes()) - before, "the helper process outlived the write"
 
     children.clear()
     monkeypatch.setenv("ARCGIS_GP_HELPER", "0")
     kept = tmp_path / "kept.json"
     writer.write_feature_set_file(layer, kept, feedback=Watch())
     assert children == [] and kept.read_bytes() == alone.read_bytes()
-
-
-def _children() -> list[int]:
-    """Process ids of this process's living children (Linux /proc)."""
-    me = str(os.getpid())
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[1] == me and fields[0] != "Z":
-                found.append(int(entry))
-    return found
 
 
 def test_cancel_with_the_helper_leaves_the_same_valid_json(tmp_path: Path) -> None:
