@@ -169,18 +169,24 @@ def test_a_big_file_uses_the_helper_by_default(tmp_path: Path,
     assert ids == list(range(1, 40_000))
 
 
-def test_stopping_early_stops_the_helper(tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    features = [{"attributes": {"OBJECTID": i}, "geometry": _polygon(i)} for i in range(1, 9000)]
-    path = _write(tmp_path, features)
+def _hundred_read_by_the_helper(path: Path, monkeypatch: pytest.MonkeyPatch):
+    """(iterator, the first 100 ids, the helper's process id) of a read with the helper."""
     monkeypatch.setenv("ARCGIS_GP_HELPER", "1")
     monkeypatch.setattr(reader, "READ_HELPER_MIN_BYTES", 0)
     before = set(child_processes())
     iterator = reader.read_file(path, sample_size=SAMPLE).features()
     first = [next(iterator).id() for _ in range(100)]
-    assert set(child_processes()) - before, "no helper process ran"
+    (helper,) = set(child_processes()) - before
+    return iterator, first, helper
+
+
+def test_stopping_early_stops_the_helper(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    features = [{"attributes": {"OBJECTID": i}, "geometry": _polygon(i)} for i in range(1, 9000)]
+    iterator, first, helper = _hundred_read_by_the_helper(_write(tmp_path, features),
+                                                          monkeypatch)
     iterator.close()  # as a cancelled run does
-    assert not set(child_processes()) - before
+    assert helper not in child_processes()
     assert first == list(range(1, 101))
 
 
@@ -192,13 +198,8 @@ def test_a_helper_that_dies_is_a_clear_error_not_a_short_layer(
 
     features = [{"attributes": {"OBJECTID": i, "name": "x" * 200}, "geometry": _polygon(i)}
                 for i in range(1, 20_000)]
-    path = _write(tmp_path, features)
-    monkeypatch.setenv("ARCGIS_GP_HELPER", "1")
-    monkeypatch.setattr(reader, "READ_HELPER_MIN_BYTES", 0)
-    before = set(child_processes())
-    iterator = reader.read_file(path, sample_size=SAMPLE).features()
-    read = [next(iterator).id() for _ in range(100)]
-    (helper,) = set(child_processes()) - before
+    iterator, read, helper = _hundred_read_by_the_helper(_write(tmp_path, features),
+                                                         monkeypatch)
     os.kill(helper, signal.SIGKILL)
     with pytest.raises(EsriJsonError) as caught:
         for feature in iterator:
@@ -207,4 +208,4 @@ def test_a_helper_that_dies_is_a_clear_error_not_a_short_layer(
     assert "not every feature was read" in str(caught.value)
     assert "ARCGIS_GP_HELPER=0" in str(caught.value)
     assert len(read) < 19_999 and read == list(range(1, len(read) + 1))
-    assert not set(child_processes()) - before
+    assert helper not in child_processes()
