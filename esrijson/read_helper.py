@@ -10,7 +10,7 @@ reader runs itself. Any feature whose decoding warned, has curves or is not a pl
 object is sent as its raw dict instead, and QGIS decodes it as before: so the warnings, and
 the features' positions in them, are the reader's own, whatever process parsed the file.
 
-Frames (length-prefixed pickles, see :func:`esrijson.text_helper.send_frame`) on standard
+Frames (length-prefixed pickles, see :mod:`esrijson.helper_process`) on standard
 output: ``("rows", items, offset)`` per thousand features, then ``("end", values,
 trailing_commas)`` with the keys met outside the features (exceededTransferLimit ...), or
 ``("error", class name, message)`` when the file is not JSON further on.
@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 from ._stream import JsonStream
 from .errors import EsriJsonError
 from .esri_to_wkb import CURVED, EsriToWkb
-from .text_helper import answer_ready, frames, send_frame
+from .helper_process import answer_ready, frames, send_frame
 
 ROWS_PER_FRAME = 1000
 

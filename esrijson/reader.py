@@ -46,9 +46,9 @@ from .document import (
 from .errors import EsriJsonError, EsriJsonSyntaxError
 from .esri_to_wkb import FeatureWarnings
 from .fields import field_from_esri, value_converter
+from .helper_process import frames, launch
 from .read_helper import match_keys
 from .spatialref import SpatialReferenceDecoder
-from .text_helper import frames, launch
 
 __all__ = [
     "DecodedFeatureSet",

@@ -7,11 +7,10 @@ ran the same formatting about 30% slower than the system's ``python3`` here (3.1
 of plain values (:mod:`esrijson.feature_text`) to this helper, which formats them and
 appends them to the file, on another core, while QGIS reads the next batch.
 
-Pure Python (no QGIS import): the helper runs the system interpreter of the same version
-with ``-I -S`` (no user site, no environment paths) and imports only this package's pure
-modules. The batches go through its standard input as length-prefixed pickles of lists of
-ints, floats, texts and bytes; it answers ``ready`` once started, and on end of input
-closes the file and exits 0. An error is written to its standard error, exit status 2.
+Pure Python (no QGIS import), started by :mod:`esrijson.helper_process`. The batches go
+through its standard input as frames of lists of ints, floats, texts and bytes; on end of
+input it closes the file and exits 0. An error is written to its standard error, exit
+status 2.
 
 Sharing the work: when the helper falls behind (a whole batch still waits in the pipe, seen
 with FIONREAD on Linux), the writer formats the next batch itself and sends its text, which
@@ -20,94 +19,19 @@ the helper only appends; so neither process waits for the other while there is w
 
 from __future__ import annotations
 
-import os
-import pickle
-import struct
 import subprocess
 import sys
-import tempfile
 from array import array
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import EsriJsonWriteError
 from .feature_text import AttributeText, batch_text
+from .helper_process import answer_ready, frames, launch, send_frame
 from .wkb_to_esri import WkbToEsri
 
-_LENGTH = struct.Struct("<Q")
-_READY = b"ready\n"
-_PICKLE_PROTOCOL = 4
 _PIPE_BYTES = 1 << 20
 _INCOMPLETE = ("the file is incomplete. Run again; if this happens again, set the environment "
                "variable ARCGIS_GP_HELPER=0 so that QGIS writes the file alone.")
-# the folder holding the plugin package, as imported (not resolved: the package may be a link)
-_PACKAGE_ROOT = Path(__file__).absolute().parents[2]
-_PACKAGE = __name__.rsplit(".", 2)[0]  # "arcgis_gp" (the plugin folder's name)
-
-
-def helper_python() -> str | None:
-    """Return the path of the system Python of the running version, None when there is none
-    (the writer then formats in its own process)."""
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if os.name == "nt":  # OSGeo4W and the QGIS installers: python.exe in the prefix
-        candidates = [Path(sys.base_prefix) / "python.exe",
-                      Path(sys.base_prefix) / "python3.exe"]
-    else:  # Linux and macOS (QGIS.app's framework): bin/pythonX.Y
-        candidates = [Path(sys.base_prefix) / "bin" / f"python{version}"]
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return None
-
-
-def launch(module: str, spec: dict, python: str | None = None
-           ) -> tuple[subprocess.Popen, Any] | None:
-    """Start ``serve()`` of one of this package's pure modules (``text_helper``,
-    ``read_helper``) in the system Python, send it ``spec`` and wait for its ``ready``.
-    Return (process, its standard error file), None when it cannot start."""
-    python = python or helper_python()
-    if python is None:
-        return None
-    code = (f"import sys; sys.path.insert(0, {str(_PACKAGE_ROOT)!r}); "
-            f"from {_PACKAGE}.esrijson.{module} import serve; sys.exit(serve())")
-    errors = tempfile.TemporaryFile()  # a file, not a pipe: the helper never blocks on it
-    try:
-        process = subprocess.Popen(
-            [python, "-I", "-S", "-c", code], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=errors,
-            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
-    except OSError:
-        errors.close()
-        return None
-    try:
-        send_frame(process.stdin, spec)
-        ready = process.stdout.readline() == _READY
-    except OSError:
-        ready = False
-    if not ready:
-        process.kill()
-        process.wait()
-        for stream in (process.stdin, process.stdout, errors):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        return None
-    return process, errors
-
-
-def send_frame(pipe: BinaryIO, obj: Any) -> None:
-    """Write one length-prefixed pickle to ``pipe``."""
-    data = pickle.dumps(obj, protocol=_PICKLE_PROTOCOL)
-    pipe.write(_LENGTH.pack(len(data)))
-    pipe.write(data)
-    pipe.flush()
-
-
-def answer_ready(stdout: BinaryIO) -> None:
-    """The helper's side of the handshake."""
-    stdout.write(_READY)
-    stdout.flush()
 
 
 class TextHelper:
@@ -120,7 +44,6 @@ class TextHelper:
         self._pipe: BinaryIO = process.stdin
         self._spec = spec
         self._formatters: tuple | None = None
-        self.batches_formatted_here = 0  # batches the writer formatted while the helper was busy
 
     @classmethod
     def start(cls, path: str, spec: dict, python: str | None = None) -> TextHelper | None:
@@ -145,7 +68,6 @@ class TextHelper:
             if self._formatters is None:
                 self._formatters = _formatters(self._spec)
             batch: Any = "".join(batch_text(attributes, geometries, *self._formatters))
-            self.batches_formatted_here += 1
         else:
             batch = (attributes, geometries)
         try:
@@ -212,16 +134,6 @@ def _waiting_bytes(pipe: BinaryIO) -> int:
         return count[0]
     except (ImportError, AttributeError, OSError):
         return 0
-
-
-def frames(stream: BinaryIO):
-    """Yield the objects sent by :meth:`TextHelper._send` until end of input."""
-    while True:
-        head = stream.read(_LENGTH.size)
-        if len(head) < _LENGTH.size:
-            return
-        (size,) = _LENGTH.unpack(head)
-        yield pickle.loads(stream.read(size))
 
 
 def serve(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:

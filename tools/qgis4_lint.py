@@ -5,14 +5,14 @@
 Checks, resolving dotted names against the running PyQGIS (so the answer is the library's,
 not a hand-kept list):
 
-- an enum value reached through the class that holds its enum (``Qt.UTC``,
-  ``QgsWkbTypes.Point``, ``QgsProcessing.TypeVector``): PyQt6 only knows
-  ``Qt.TimeSpec.UTC``. Fixed by inserting the enum's name; the enum is looked up on the same
-  class, so the fixed name also works on QGIS 3.22 (PyQt5 accepts the scoped form);
+- an enum value reached through the class that holds its enum, without the enum's own name
+  (UTC straight under ``Qt``, where PyQt6 only knows ``Qt.TimeSpec.UTC``). Fixed by
+  inserting the enum's name; the enum is looked up on the same class, so the fixed name also
+  works on QGIS 3.22 (PyQt5 accepts the scoped form);
 - ``QVariant.<Type>`` outside ``esrijson/qtypes.py``, the one module choosing between
   QVariant and QMetaType (reported, not fixed: use that module);
-- ``.exec_()`` (fixed to ``.exec()``), ``QRegExp`` (reported: use QRegularExpression), and a
-  direct ``PyQt5`` import (fixed to ``qgis.PyQt``).
+- the underscored spelling of ``exec`` (fixed to ``.exec()``), ``QRegExp`` (reported: use
+  QRegularExpression), and a direct ``PyQt5`` import (fixed to ``qgis.PyQt``).
 
 ``--fix`` edits the files in place and is idempotent; the exit status is 1 when findings are
 left (after fixing, the ones it cannot fix).

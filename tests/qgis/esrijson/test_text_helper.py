@@ -28,7 +28,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
-from arcgis_gp.esrijson import text_helper, writer
+from arcgis_gp.esrijson import helper_process, text_helper, writer
 from arcgis_gp.esrijson.errors import EsriJsonWriteError
 from tests.qgis.esrijson.helpers import child_processes, gdal_layer
 
@@ -107,7 +107,7 @@ def test_a_big_source_uses_the_helper_by_default(tmp_path: Path, monkeypatch) ->
     appears while the writer works) and the file is the one written alone; with
     ARCGIS_GP_HELPER=0 no process is started."""
     layer = _layer("Polygon", rows=writer.HELPER_MIN_FEATURES)
-    assert text_helper.helper_python() is not None, "Debian has /usr/bin/python3.X"
+    assert helper_process.helper_python() is not None, "Debian has /usr/bin/python3.X"
     before = set(child_processes())  # the suite may run other processes (the reference server)
     children: list[int] = []
 
@@ -189,11 +189,11 @@ def test_a_broken_helper_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_the_helper_imports_no_qgis() -> None:
     """The helper runs without QGIS: its modules import in a plain interpreter (-I -S)."""
-    root = Path(text_helper.__file__).absolute().parents[2]
-    package = text_helper.__name__.rsplit(".", 2)[0]
+    root = Path(helper_process.__file__).absolute().parents[2]
+    package = helper_process.__name__.rsplit(".", 2)[0]
     code = (f"import sys; sys.path.insert(0, {str(root)!r}); "
-            f"import {package}.esrijson.text_helper, {package}.esrijson.feature_text; "
+            f"import {package}.esrijson.text_helper, {package}.esrijson.read_helper; "
             "print(sorted(m for m in sys.modules if m.startswith(('qgis', 'PyQt'))))")
-    out = subprocess.run([text_helper.helper_python() or sys.executable, "-I", "-S", "-c",
+    out = subprocess.run([helper_process.helper_python() or sys.executable, "-I", "-S", "-c",
                           code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
