@@ -8,6 +8,7 @@ parsing), ``wkb_to_esri`` (WKB -> Esri geometry text or dict), ``feature_text`` 
 text from plain values), ``text_helper`` (the process writing big file exports),
 ``esri_to_wkb`` (Esri geometry dicts -> WKB), ``read_helper`` (the process parsing big
 files), ``helper_process`` (starting those), ``rings`` (ring math) and ``errors``
-(``EsriJsonError``, the one root). Then ``fields``, ``spatialref`` and ``style`` (drawingInfo -> QGIS renderer). Only ``qgis.core``
-and ``qgis.PyQt`` are imported. See README.md in this folder for the decisions.
+(``EsriJsonError``, the one root). Then ``fields``, ``spatialref`` and ``style``
+(drawingInfo -> QGIS renderer). Only ``qgis.core`` and ``qgis.PyQt`` are imported. See
+README.md in this folder for the decisions.
 """
